@@ -1,0 +1,128 @@
+"""Pinyin URL slugs for Chinese titles.
+
+重庆 → chongqing, 银行行长 → yinhang-hangzhang: words are found by a
+dictionary segmenter (jieba-rs), read by pypinyin one word at a time so that
+its phrase table picks the right reading of heteronyms (行 in 银行 vs 行长).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+SLUG_MAX = 60
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Used when a title has nothing readable at all (only symbols, emoji …):
+# "wenzhang" is 文章, so such URLs still read as Chinese to a reader.
+FALLBACK_SLUG = "wenzhang"
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_ALNUM_RUN = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    # Imported lazily: an incremental build whose titles are all cached never
+    # pays for loading the dictionaries.
+    import rjieba
+
+    return rjieba
+
+
+@lru_cache(maxsize=1)
+def _pinyin():  # type: ignore[no-untyped-def]
+    from pypinyin import Style, lazy_pinyin
+
+    def read(word: str) -> list[str]:
+        # NORMAL style has no tones and writes ü as v (绿 → lv), as the
+        # contract asks; errors="default" keeps non-Han characters as they are.
+        return lazy_pinyin(word, style=Style.NORMAL, errors="default")
+
+    return read
+
+
+def _split_compound(word: str) -> list[str]:
+    """Split a long dictionary word into the shorter words it is made of.
+
+    jieba keeps 银行行长 or 中国联通 whole; a reader expects yinhang-hangzhang
+    and zhongguo-liantong. Split only when dictionary words cover it exactly.
+    """
+    if len(word) < 4 or not all(_HAN.match(c) for c in word):
+        return [word]
+    jieba = _segmenter()
+
+    @lru_cache(maxsize=None)
+    def cover(start: int) -> tuple[str, ...] | None:
+        if start == len(word):
+            return ()
+        for size in (2, 3):  # prefer two-character words, the common case
+            piece = word[start : start + size]
+            if len(piece) == size and jieba.has_word(piece):
+                rest = cover(start + size)
+                if rest is not None:
+                    return (piece, *rest)
+        return None
+
+    parts = cover(0)
+    return list(parts) if parts else [word]
+
+
+def _words(title: str) -> list[str]:
+    # Fold accents before segmenting so Café stays one word.
+    text = _ascii_fold(unicodedata.normalize("NFKC", title))
+    words: list[str] = []
+    for token in _segmenter().cut(text, True):
+        words.extend(_split_compound(token))
+    return words
+
+
+def _ascii_fold(text: str) -> str:
+    # é → e, ß stays out: strip combining marks after compatibility decomposition.
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _romanise(word: str) -> list[str]:
+    """One slug word per run of letters/digits, Han read as pinyin without spaces."""
+    if _HAN.search(word):
+        syllables = _pinyin()(word)
+        text = "".join(s if s.isascii() else f" {s} " for s in syllables)
+    else:
+        text = word
+    return _ALNUM_RUN.findall(text.lower())
+
+
+def _truncate(parts: list[str], limit: int) -> str:
+    slug = ""
+    for part in parts:
+        candidate = f"{slug}-{part}" if slug else part
+        if len(candidate) > limit:
+            break
+        slug = candidate
+    # A first word longer than the limit has no boundary to cut at.
+    return slug or parts[0][:limit]
+
+
+@lru_cache(maxsize=65536)
+def slugify(title: str, limit: int = SLUG_MAX) -> str:
+    """The URL slug of a (simplified) title: lowercase ASCII words joined by '-'."""
+    parts: list[str] = []
+    for word in _words(title):
+        parts.extend(_romanise(word))
+    if not parts:
+        return FALLBACK_SLUG
+    return _truncate(parts, limit)
+
+
+def is_valid_slug(slug: str) -> bool:
+    return len(slug) <= SLUG_MAX and bool(SLUG_PATTERN.match(slug))
+
+
+def with_suffix(slug: str, n: int, limit: int = SLUG_MAX) -> str:
+    """slug-2, slug-3 … for colliding URLs, still within the length limit."""
+    suffix = f"-{n}"
+    base = slug
+    while len(base) + len(suffix) > limit and "-" in base:
+        base = base.rsplit("-", 1)[0]
+    return base[: limit - len(suffix)] + suffix
