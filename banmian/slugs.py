@@ -71,9 +71,16 @@ def _split_compound(word: str) -> list[str]:
 def _words(title: str) -> list[str]:
     # Fold accents before segmenting so Café stays one word.
     text = _ascii_fold(unicodedata.normalize("NFKC", title))
+    jieba = _segmenter()
     words: list[str] = []
-    for token in _segmenter().cut(text, True):
-        words.extend(_split_compound(token))
+    for token in jieba.cut(text, True):
+        if len(token) >= 3 and _HAN.match(token) and not jieba.has_word(token):
+            # The HMM guesses unknown words and sometimes glues real ones
+            # (阿里云万卡 → 阿里 + 云万卡); its guesses of three or more
+            # characters are re-cut by the dictionary alone.
+            words.extend(jieba.cut(token, False))
+        else:
+            words.extend(_split_compound(token))
     return words
 
 

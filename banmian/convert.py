@@ -1,0 +1,164 @@
+"""The convert stage: 简 → 繁 for every human-visible string of an edition.
+
+Conversion runs over finished HTML so that nothing a reader sees can be
+missed (template labels included), while tags, attributes that are not shown,
+URLs, scripts, code and text marked with another edition's `lang` (or
+`translate="no"`) pass through untouched. Text split by inline markup is
+converted as one run, so 头**发** is read as the phrase 头发 (頭髮), not 發.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Elements whose content is never text for a reader to read in another script.
+SKIP_ELEMENTS = frozenset({"script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math"})
+# Inline elements do not end a run of text: phrases may cross them.
+INLINE_ELEMENTS = frozenset(
+    {"a", "abbr", "b", "bdi", "bdo", "cite", "data", "dfn", "em", "i", "mark", "q", "rp", "rt", "ruby",
+     "s", "small", "span", "strong", "sub", "sup", "time", "u", "del", "ins", "wbr"}
+)
+VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
+# Attributes a reader sees (tooltips, alt text, placeholders, screen readers).
+VISIBLE_ATTRIBUTES = ("alt", "title", "placeholder", "aria-label")
+# <meta> whose content is shown to people (link previews, citation managers).
+VISIBLE_META = frozenset(
+    {"description", "og:title", "og:description", "og:site_name", "twitter:title", "twitter:description",
+     "citation_title", "citation_journal_title", "citation_author", "citation_publisher", "application-name"}
+)
+
+TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:\"[^\"]*\"|'[^']*'|[^'\">])*)>", re.S)
+ATTRIBUTE = re.compile(r"""(\s([a-zA-Z-:]+)\s*=\s*)("([^"]*)"|'([^']*)')""")
+LANG = re.compile(r"""\slang\s*=\s*["']?([A-Za-z-]+)""")
+NO_TRANSLATE = re.compile(r"""\stranslate\s*=\s*["']?no\b""")
+META_NAME = re.compile(r"""\s(?:name|property)\s*=\s*["']([^"']+)""")
+
+
+class Converter:
+    """One edition's converter; the identity for the source edition."""
+
+    def __init__(self, config: str | None, code: str) -> None:
+        self.config = config
+        self.code = code
+        self._opencc = _opencc(config) if config else None
+
+    @property
+    def identity(self) -> bool:
+        return self._opencc is None
+
+    def text(self, text: str) -> str:
+        if self._opencc is None or text.isascii():
+            return text
+        return self._opencc.convert(text)
+
+    def html(self, html: str) -> str:
+        """Convert the visible text (and visible attributes) of an HTML page or fragment."""
+        if self._opencc is None or html.isascii():
+            return html
+        return _HtmlRun(self, html).convert()
+
+
+@lru_cache(maxsize=None)
+def _opencc(config: str):  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC(f"{config}.json")
+
+
+class _HtmlRun:
+    def __init__(self, converter: Converter, html: str) -> None:
+        self.converter = converter
+        self.source = html
+        self.out: list[str] = []
+        self.run: list[int] = []  # indices in out of the text pieces of the current run
+
+    def flush(self) -> None:
+        if not self.run:
+            return
+        pieces = [self.out[i] for i in self.run]
+        joined = "".join(pieces)
+        if not joined.isascii():
+            converted = self.converter.text(joined)
+            if len(converted) == len(joined):
+                position = 0
+                for index, piece in zip(self.run, pieces):
+                    self.out[index] = converted[position : position + len(piece)]
+                    position += len(piece)
+            else:
+                # Configs with vocabulary changes (s2twp: U盘 → 隨身碟) change
+                # lengths; offsets no longer line up, so convert piece by piece.
+                for index, piece in zip(self.run, pieces):
+                    self.out[index] = self.converter.text(piece)
+        self.run.clear()
+
+    def convert(self) -> str:
+        html = self.source
+        skip_name: str | None = None
+        skip_depth = 0
+        position = 0
+        for match in TOKEN.finditer(html):
+            if match.start() > position:
+                self.out.append(html[position : match.start()])
+                if skip_name is None:
+                    self.run.append(len(self.out) - 1)
+            position = match.end()
+            closing, name, attrs = match.group(1), match.group(2), match.group(3)
+            if name is None:  # comment or doctype
+                self.out.append(match.group(0))
+                continue
+            name = name.lower()
+            if skip_name is not None:
+                self.out.append(match.group(0))
+                if name == skip_name and name not in VOID_ELEMENTS and not attrs.rstrip().endswith("/"):
+                    skip_depth += -1 if closing else 1
+                    if skip_depth == 0:
+                        skip_name = None
+                continue
+            if name not in INLINE_ELEMENTS:
+                self.flush()
+            if not closing and self._skips(name, attrs):
+                self.flush()
+                self.out.append(match.group(0))
+                if name not in VOID_ELEMENTS:
+                    skip_name, skip_depth = name, 1
+                continue
+            self.out.append(self._tag(match.group(0), match.group(2), attrs) if attrs and not closing else match.group(0))
+        if position < len(html):
+            self.out.append(html[position:])
+            if skip_name is None:
+                self.run.append(len(self.out) - 1)
+        self.flush()
+        return "".join(self.out)
+
+    def _skips(self, name: str, attrs: str) -> bool:
+        if name in SKIP_ELEMENTS:
+            return True
+        if not attrs:
+            return False
+        if NO_TRANSLATE.search(attrs):
+            return True
+        lang = LANG.search(attrs)
+        return bool(lang) and lang.group(1).lower() != self.converter.code.lower()
+
+    def _tag(self, tag: str, written_name: str, attrs: str) -> str:
+        if tag.isascii():
+            return tag
+        name = written_name.lower()
+        visible: tuple[str, ...] = VISIBLE_ATTRIBUTES
+        if name == "meta":
+            meta = META_NAME.search(attrs)
+            visible = ("content",) if meta and meta.group(1) in VISIBLE_META else ()
+        if not visible:
+            return tag
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(2).lower() not in visible:
+                return match.group(0)
+            quote = '"' if match.group(4) is not None else "'"
+            value = match.group(4) if match.group(4) is not None else match.group(5)
+            return f"{match.group(1)}{quote}{self.converter.text(value)}{quote}"
+
+        return f"<{written_name}{ATTRIBUTE.sub(replace, attrs)}>"

@@ -1,0 +1,371 @@
+"""The load stage: content/**/*.md and issue.toml into validated records.
+
+Front matter is parsed from YAML *nodes*, not constructed values, so that every
+message can name the line of the key it is about, and so that `page: 01` stays
+the page code "01" instead of YAML 1.1's integer 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import yaml
+
+from .errors import Problem, did_you_mean
+from .model import PAGE_CODE, ArticleSource, IssueMeta, PageMeta, frozen_map
+
+CONTENT_DIR = "content"
+ISSUE_FILE = "issue.toml"
+FRONT_MATTER_KEYS = (
+    "title",
+    "kicker",
+    "subtitle",
+    "date",
+    "page",
+    "page_name",
+    "reporter",
+    "role",
+    "column",
+    "order",
+    "continued_to",
+    "continued_from",
+    "slug",
+    "summary",
+    "draft",
+    "image",
+)
+# Common other spellings a desk may type; they are accepted as the real key.
+ALIASES = {"reporters": "reporter", "author": "reporter", "authors": "reporter"}
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NAME_SEPARATORS = re.compile(r"[、，,；;]")
+
+
+@dataclass(frozen=True)
+class Content:
+    articles: tuple[ArticleSource, ...]
+    issues: Mapping[dt.date, IssueMeta]
+    problems: tuple[Problem, ...]
+    files_read: int
+
+
+def content_files(root: Path) -> Iterator[Path]:
+    """Every Markdown file under root, following links but never in a loop."""
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a symlink loop, or the same folder linked twice
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".md") and not name.startswith("."):
+                yield Path(folder) / name
+
+
+def load_content(
+    source: Path,
+    cache: Mapping[str, ArticleSource] | None = None,
+) -> Content:
+    """Read every article and issue.toml under source/content.
+
+    cache maps "file digest" keys of earlier builds to their parsed records,
+    so an unchanged file is hashed but not parsed again.
+    """
+    root = source / CONTENT_DIR
+    problems: list[Problem] = []
+    articles: list[ArticleSource] = []
+    if not root.is_dir():
+        problems.append(Problem(str(root), None, "no content folder: articles go in content/<date>/<page>/*.md"))
+        return Content((), {}, tuple(problems), 0)
+    count = 0
+    for path in content_files(root):
+        count += 1
+        shown = path.relative_to(source).as_posix()
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(shown, None, f"cannot read: {exc.strerror}"))
+            continue
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        cached = cache.get(f"{shown}:{digest}") if cache else None
+        if cached is not None:
+            articles.append(cached)
+            continue
+        article, found = parse_article(raw, shown, digest)
+        problems.extend(found)
+        if article is not None:
+            articles.append(article)
+    issues = _load_issues(root, source, problems)
+    return Content(tuple(articles), issues, tuple(problems), count)
+
+
+def decode(raw: bytes, shown: str) -> tuple[str | None, Problem | None]:
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        try:
+            raw.decode("gb18030")
+            hint = (
+                "it looks like GBK/GB18030; convert it to UTF-8, e.g. "
+                f"`iconv -f GB18030 -t UTF-8 {shown} > tmp.md && mv tmp.md {shown}`"
+            )
+        except UnicodeDecodeError:
+            hint = "save it as UTF-8"
+        return None, Problem(shown, line, f"not UTF-8 text: {hint}")
+
+
+def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
+    """(front matter, its first line, body, body's first line) or None."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            front = "".join(lines[1:index])
+            body = "".join(lines[index + 1 :])
+            return front, 2, body, index + 2
+    return None
+
+
+def parse_article(raw: bytes, shown: str, digest: str) -> tuple[ArticleSource | None, list[Problem]]:
+    text, problem = decode(raw, shown)
+    if text is None:
+        return None, [problem] if problem else []
+    parts = split_front_matter(text)
+    if parts is None:
+        return None, [Problem(shown, 1, "no front matter: start the file with --- and title/date/page, then ---")]
+    front, front_line, body, body_line = parts
+    try:
+        node = yaml.compose(front, Loader=YAML_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = front_line + mark.line if mark is not None else front_line
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(shown, line, f"front matter is not valid YAML: {reason}")]
+    if not isinstance(node, yaml.MappingNode):
+        return None, [Problem(shown, front_line, "front matter must be key: value lines")]
+    return _FrontMatter(shown, front_line).build(node, body, body_line, digest)
+
+
+class _FrontMatter:
+    """Turns a YAML mapping node into an ArticleSource, collecting problems."""
+
+    def __init__(self, shown: str, first_line: int) -> None:
+        self.shown = shown
+        self.first_line = first_line
+        self.problems: list[Problem] = []
+        self.lines: dict[str, int] = {}
+
+    def line(self, node: yaml.Node) -> int:
+        return self.first_line + node.start_mark.line
+
+    def error(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(Problem(self.shown, self.line(node), message))
+
+    def build(
+        self, root: yaml.MappingNode, body: str, body_line: int, digest: str
+    ) -> tuple[ArticleSource | None, list[Problem]]:
+        nodes: dict[str, yaml.Node] = {}
+        for key_node, value_node in root.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, "front matter keys must be plain words")
+                continue
+            key = ALIASES.get(key_node.value, key_node.value)
+            if key not in FRONT_MATTER_KEYS:
+                hint = did_you_mean(key, FRONT_MATTER_KEYS)
+                self.problems.append(
+                    Problem(self.shown, self.line(key_node), f"unknown front matter key {key!r}{hint}", "warning")
+                )
+                continue
+            if key in nodes:
+                self.error(key_node, f"{key} is given twice")
+            nodes[key] = value_node
+            self.lines[key] = self.line(key_node)
+
+        values: dict[str, Any] = {}
+        for key in ("title", "kicker", "subtitle", "page_name", "role", "column", "slug", "summary", "image"):
+            if key in nodes:
+                values[key] = self.text(nodes[key], key)
+        for key in ("continued_to", "continued_from"):
+            if key in nodes:
+                values[key] = self.page_code(nodes[key], key)
+        if "reporter" in nodes:
+            values["reporters"] = self.names(nodes["reporter"])
+        if "order" in nodes:
+            values["order"] = self.integer(nodes["order"], "order")
+        if "draft" in nodes:
+            values["draft"] = self.boolean(nodes["draft"], "draft")
+        date = self.date(nodes["date"]) if "date" in nodes else None
+        page = self.page_code(nodes["page"], "page") if "page" in nodes else ""
+
+        missing = [k for k in ("title", "date", "page") if k not in nodes]
+        for key in missing:
+            self.problems.append(Problem(self.shown, self.first_line, f"{key} is required"))
+        if "title" in nodes and not values.get("title"):
+            self.error(nodes["title"], "title must not be empty")
+        if "slug" in nodes and values.get("slug"):
+            self.check_slug(nodes["slug"], values["slug"])
+
+        if any(p.severity == "error" for p in self.problems) or date is None or not page:
+            return None, self.problems
+        article = ArticleSource(
+            file=self.shown,
+            digest=digest,
+            date=date,
+            page=page,
+            body=body,
+            body_line=body_line,
+            lines=frozen_map(self.lines),  # type: ignore[arg-type]
+            **values,
+        )
+        return article, self.problems
+
+    def scalar(self, node: yaml.Node, key: str) -> str | None:
+        if isinstance(node, yaml.ScalarNode):
+            return node.value
+        self.error(node, f"{key} must be a single value, not a {'list' if isinstance(node, yaml.SequenceNode) else 'table'}")
+        return None
+
+    def text(self, node: yaml.Node, key: str) -> str:
+        value = self.scalar(node, key)
+        if value is None:
+            return ""
+        if node.tag.endswith(":null"):
+            return ""
+        return " ".join(value.split()) if key != "summary" else value.strip()
+
+    def names(self, node: yaml.Node) -> tuple[str, ...]:
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        names: list[str] = []
+        for item in items:
+            value = self.scalar(item, "reporter")
+            if value is None or item.tag.endswith(":null"):
+                continue
+            names.extend(n.strip() for n in NAME_SEPARATORS.split(value) if n.strip())
+        return tuple(names)
+
+    def integer(self, node: yaml.Node, key: str) -> int | None:
+        value = self.scalar(node, key)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            self.error(node, f"{key} must be a whole number, not {value!r}")
+            return None
+
+    def boolean(self, node: yaml.Node, key: str) -> bool:
+        value = self.scalar(node, key)
+        if value is None:
+            return False
+        if node.tag.endswith(":bool"):
+            return value.lower() in ("true", "yes", "on", "y")
+        self.error(node, f"{key} must be true or false, not {value!r}")
+        return False
+
+    def date(self, node: yaml.Node) -> dt.date | None:
+        value = self.scalar(node, "date")
+        if value is None:
+            return None
+        value = value.strip()
+        if not DATE_TEXT.match(value[:10]) or (len(value) > 10 and value[10] not in " T"):
+            self.error(node, f"date must be YYYY-MM-DD (the edition date), not {value!r}")
+            return None
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError as exc:
+            self.error(node, f"impossible date {value[:10]!r}: {exc}")
+            return None
+
+    def page_code(self, node: yaml.Node, key: str) -> str:
+        value = self.scalar(node, key)
+        if value is None:
+            return ""
+        code = value.strip().upper().removesuffix("版")
+        if not PAGE_CODE.match(code):
+            self.error(node, f"{key} must be a page code, letters then digits (A01, A09, B12, 01), not {value!r}")
+            return ""
+        return code
+
+    def check_slug(self, node: yaml.Node, slug: str) -> None:
+        from .slugs import SLUG_MAX, is_valid_slug
+
+        if not is_valid_slug(slug):
+            self.error(
+                node,
+                f"slug {slug!r} must be lowercase ASCII letters and digits joined by '-', "
+                f"at most {SLUG_MAX} characters (no '/', '..', spaces or Chinese)",
+            )
+
+
+def _load_issues(root: Path, source: Path, problems: list[Problem]) -> dict[dt.date, IssueMeta]:
+    issues: dict[dt.date, IssueMeta] = {}
+    for path in sorted(root.glob(f"*/{ISSUE_FILE}")):
+        shown = path.relative_to(source).as_posix()
+        meta = _parse_issue(path, shown, problems)
+        if meta is None:
+            continue
+        if meta.date in issues:
+            problems.append(Problem(shown, None, f"a second issue.toml for {meta.date} (first: {issues[meta.date].file})"))
+            continue
+        issues[meta.date] = meta
+    return issues
+
+
+def _parse_issue(path: Path, shown: str, problems: list[Problem]) -> IssueMeta | None:
+    text, problem = decode(path.read_bytes(), shown)
+    if text is None:
+        problems.append(problem)  # type: ignore[arg-type]
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+)", str(exc))
+        problems.append(Problem(shown, int(match.group(1)) if match else None, f"TOML syntax error: {exc}"))
+        return None
+    line_of: Callable[[str], int | None] = lambda key: next(
+        (n for n, line in enumerate(text.splitlines(), 1) if re.match(rf"^\s*\[?\s*{re.escape(key)}\b", line)), None
+    )
+    raw_date = data.get("date", path.parent.name)
+    try:
+        date = raw_date if isinstance(raw_date, dt.date) else dt.date.fromisoformat(str(raw_date))
+    except ValueError:
+        problems.append(Problem(shown, line_of("date"), f"no valid date: set date = 2025-01-21 or name the folder so"))
+        return None
+    for key in data:
+        if key not in ("date", "number", "note", "pages"):
+            hint = did_you_mean(key, ("date", "number", "note", "pages"))
+            problems.append(Problem(shown, line_of(key), f"unknown issue setting {key!r}{hint}", "warning"))
+    pages: dict[str, PageMeta] = {}
+    raw_pages = data.get("pages", {})
+    if not isinstance(raw_pages, dict):
+        problems.append(Problem(shown, line_of("pages"), "pages must be tables like [pages.A01] with name/editor"))
+        raw_pages = {}
+    for code, entry in raw_pages.items():
+        if not PAGE_CODE.match(code.upper()) or not isinstance(entry, dict):
+            problems.append(Problem(shown, line_of(f"pages.{code}"), f"[pages.{code}] must be a page code table"))
+            continue
+        fields = {k: str(v) for k, v in entry.items() if k in ("name", "editor", "image", "pdf")}
+        for key in entry:
+            if key not in ("name", "editor", "image", "pdf"):
+                hint = did_you_mean(key, ("name", "editor", "image", "pdf"))
+                problems.append(Problem(shown, line_of(key), f"unknown page setting {key!r}{hint}", "warning"))
+        pages[code.upper()] = PageMeta(**fields)
+    number = data.get("number", "")
+    return IssueMeta(
+        file=shown,
+        date=date,
+        number=str(number),
+        note=str(data.get("note", "")),
+        pages=frozen_map(pages),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,320 @@
+"""One build, start to finish: load → resolve → render (with convert) → write.
+
+Nothing is written into the published site until everything is known and
+rendered; a failure at any point leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
+
+import jinja2
+
+from . import __version__
+from .cache import BuildCache, load_cache, save_cache
+from .config import CONFIG_NAME, load_config
+from .errors import ContentError, Problem, errors_in
+from .issues_json import issues_json
+from .load import CONTENT_DIR, Content, load_content
+from .model import Article, ArticleSource, Body, Newspaper, Site
+from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint
+from .resolve import resolve
+from .write import OutputLocked, OutputTree, Written
+
+THEME_ROOT = Path(__file__).resolve().parent.parent
+# Below this many pages a worker pool costs more than it saves.
+PARALLEL_THRESHOLD = 400
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    source: Path
+    output: Path
+    drafts: bool = False
+    base_url: str | None = None
+    jobs: int = 0  # 0: every core
+    serving: bool = False
+    use_cache: bool = True
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    articles: int
+    written: int
+    unchanged: int
+    seconds: float
+    warnings: tuple[Problem, ...]
+    output: Path
+
+
+@dataclass
+class Loaded:
+    """What load and resolve made of the source folder."""
+
+    paper: Newspaper
+    content: Content
+    site: Site
+    problems: list[Problem] = field(default_factory=list)
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def load_site(options: BuildOptions, cache: BuildCache) -> Loaded:
+    """Load and resolve; raise ContentError with every problem if it cannot build."""
+    paper, problems = load_config(options.source)
+    if paper is None:
+        raise ContentError(problems)
+    if options.base_url:
+        url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
+        paper = dataclasses.replace(paper, base_url=url)
+    content = load_content(options.source, cache.sources)
+    problems.extend(content.problems)
+    published = [a for a in content.articles if options.drafts or not a.draft]
+    if not published and not errors_in(problems):
+        where = options.source / CONTENT_DIR
+        found = f"{content.files_read} Markdown file(s), all drafts" if content.files_read else "no Markdown files"
+        problems.append(Problem(str(where), None, f"no articles to publish: found {found} under {where}"))
+    if errors_in(problems):
+        raise ContentError(problems)
+    site, resolve_problems = resolve(
+        paper, content.articles, content.issues, include_drafts=options.drafts, slug_cache=cache.slugs
+    )
+    problems.extend(resolve_problems)
+    if errors_in(problems):
+        raise ContentError(problems)
+    return Loaded(paper, content, site, problems)
+
+
+def check(options: BuildOptions) -> list[Problem]:
+    """Validate everything a build would, write nothing."""
+    try:
+        loaded = load_site(options, BuildCache())
+    except ContentError as error:
+        return list(error.problems)
+    theme = _theme(options.source)
+    problems = list(loaded.problems)
+    problems.extend(_template_problems(theme))
+    return problems
+
+
+def _theme(source: Path) -> Theme:
+    return Theme([source / "templates", THEME_ROOT / "templates"])
+
+
+def _template_problems(theme: Theme) -> list[Problem]:
+    problems = []
+    for name in theme.env.list_templates(extensions=["html", "xml"]):
+        try:
+            theme.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(Problem(exc.filename or name, exc.lineno, f"template error: {exc.message}"))
+    return problems
+
+
+# -- bodies -------------------------------------------------------------------
+_MARKDOWN: MarkdownRenderer | None = None
+
+
+def _render_bodies(sources: Sequence[tuple[str, str]]) -> list[tuple[str, Body]]:
+    global _MARKDOWN
+    if _MARKDOWN is None:
+        _MARKDOWN = MarkdownRenderer()
+    return [(digest, _MARKDOWN(text)) for digest, text in sources]
+
+
+def _chunks(items: Sequence, count: int) -> list[Sequence]:  # type: ignore[type-arg]
+    size = max(1, -(-len(items) // count))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def render_bodies(articles: Iterable[Article], cache: BuildCache, jobs: int) -> dict[str, Body]:
+    """Markdown → HTML once per distinct article body (cached by digest)."""
+    missing: dict[str, str] = {}
+    for article in articles:
+        if article.src.digest not in cache.bodies:
+            missing[article.src.digest] = article.src.body
+    work = list(missing.items())
+    if jobs > 1 and len(work) > PARALLEL_THRESHOLD:
+        with _pool(jobs) as pool:
+            for done in pool.imap_unordered(_render_bodies, _chunks(work, jobs * 4)):
+                cache.bodies.update(done)
+    else:
+        cache.bodies.update(_render_bodies(work))
+    return {a.key: cache.bodies[a.src.digest] for a in articles}
+
+
+def _pool(jobs: int):  # type: ignore[no-untyped-def]
+    # fork: workers inherit the resolved site and renderer instead of
+    # receiving them pickled; spawn (macOS, Windows) would pay that cost.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    return multiprocessing.get_context(method).Pool(jobs)
+
+
+# -- pages --------------------------------------------------------------------
+_WORK: tuple[Renderer, OutputTree, Sequence[Job]] | None = None
+
+
+def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int, list[str]]:
+    assert _WORK is not None
+    renderer, tree, jobs = _WORK
+    tree.manifest, tree.written, tree.unchanged = {}, 0, 0
+    failures: list[str] = []
+    for index in indices:
+        job = jobs[index]
+        if tree.reuse(job.path, job.fingerprint):
+            continue
+        tree.put(job.path, renderer.render(job), job.fingerprint)
+    return tree.manifest, tree.written, tree.unchanged, failures
+
+
+def render_pages(renderer: Renderer, tree: OutputTree, jobs: int, progress: Progress | None) -> None:
+    global _WORK
+    page_jobs = list(renderer.jobs())
+    _WORK = (renderer, tree, page_jobs)
+    indices = list(range(len(page_jobs)))
+    done = 0
+    try:
+        if jobs > 1 and len(page_jobs) > PARALLEL_THRESHOLD:
+            own = tree.manifest, tree.written, tree.unchanged
+            chunks = _chunks(indices, jobs * 8)
+            results = []
+            with _pool(jobs) as pool:
+                for result in pool.imap(_render_jobs, chunks):
+                    results.append(result)
+                    done += len(result[0])
+                    if progress:
+                        progress("pages", done, len(page_jobs))
+            tree.manifest, tree.written, tree.unchanged = own
+            for manifest, written, unchanged, _ in results:
+                tree.adopt(manifest, written, unchanged)
+        else:
+            own_manifest = dict(tree.manifest)
+            own_written, own_unchanged = tree.written, tree.unchanged
+            for chunk in _chunks(indices, max(1, len(indices) // 200 or 1)):
+                manifest, written, unchanged, _ = _render_jobs(chunk)
+                own_manifest.update(manifest)
+                own_written += written
+                own_unchanged += unchanged
+                done += len(chunk)
+                if progress:
+                    progress("pages", done, len(page_jobs))
+            tree.manifest, tree.written, tree.unchanged = own_manifest, own_written, own_unchanged
+    finally:
+        _WORK = None
+
+
+# -- the build ------------------------------------------------------------------
+def static_files(source: Path) -> Iterator[tuple[str, Path]]:
+    """Theme static files, then the site's own, which override by name."""
+    seen: dict[str, Path] = {}
+    for folder in (THEME_ROOT / "static", source / "static"):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    seen[path.relative_to(folder).as_posix()] = path
+    for name, path in sorted(seen.items()):
+        yield f"static/{name}", path
+
+
+def robots_txt(paper: Newspaper) -> bytes:
+    return f"User-agent: *\nAllow: /\n\nSitemap: {paper.base_url}sitemap.xml\n".encode()
+
+
+def build_fingerprint(options: BuildOptions, paper: Newspaper, theme: Theme) -> str:
+    config = (options.source / CONFIG_NAME).read_bytes()
+    return fingerprint(__version__, theme.digest(), hashlib.blake2b(config).hexdigest(), paper, options.drafts, options.serving)
+
+
+def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    """Build the site into options.output; raise ContentError (site untouched) on bad input."""
+    started = time.perf_counter()
+    source = options.source.resolve()
+    options = dataclasses.replace(options, source=source, output=options.output.resolve())
+    jobs = options.jobs or default_jobs()
+    cache = load_cache(source) if options.use_cache else BuildCache()
+    loaded = load_site(options, cache)
+    site = loaded.site
+    theme = _theme(source)
+    template_problems = _template_problems(theme)
+    if template_problems:
+        raise ContentError(loaded.problems + template_problems)
+
+    # Cache what was parsed, keyed by content, for the next build.
+    cache.sources = {f"{a.file}:{a.digest}": a for a in loaded.content.articles}
+    bodies = render_bodies(site.articles, cache, jobs)
+    if progress:
+        progress("articles", len(bodies), len(bodies))
+
+    output_key = str(options.output)
+    tree = OutputTree(options.output, cache.manifests.get(output_key, {}))
+    try:
+        tree.lock()
+    except OutputLocked as exc:
+        raise ContentError([Problem(str(options.output), None, str(exc))]) from None
+    try:
+        tree.begin()
+        renderer = Renderer(site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving)
+        try:
+            render_pages(renderer, tree, jobs, progress)
+            for name, path in static_files(source):
+                tree.put(name, path.read_bytes())
+            for name, data in extra_files(site, bodies, renderer, cache):
+                tree.put(name, data)
+        except jinja2.TemplateError as exc:
+            raise ContentError(loaded.problems + [_template_problem(exc)]) from None
+        tree.publish()
+    except BaseException:
+        tree.abandon()
+        raise
+    finally:
+        tree.unlock()
+    cache.manifests[output_key] = tree.manifest
+    # Bodies no article uses any more are dropped, so the cache does not grow forever.
+    live = {a.digest for a in loaded.content.articles}
+    cache.bodies = {d: b for d, b in cache.bodies.items() if d in live}
+    if options.use_cache:
+        save_cache(source, cache)
+    return BuildResult(
+        articles=len(site.articles),
+        written=tree.written,
+        unchanged=tree.unchanged,
+        seconds=time.perf_counter() - started,
+        warnings=tuple(p for p in loaded.problems if p.severity == "warning"),
+        output=options.output,
+    )
+
+
+def extra_files(site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache) -> Iterator[tuple[str, bytes]]:
+    """Files other than pages: the calendar, crawler files, the 404 page's neighbours."""
+    yield "issues.json", issues_json(site)
+    yield "robots.txt", robots_txt(site.paper)
+
+
+def _template_problem(exc: jinja2.TemplateError) -> Problem:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return Problem(exc.filename or exc.name or "templates", exc.lineno, f"template error: {exc.message}")
+    # Runtime errors (an undefined variable …): the innermost template frame says where.
+    tb = exc.__traceback__
+    where, line = "templates", None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml")):
+            where, line = filename, tb.tb_lineno
+        tb = tb.tb_next
+    return Problem(where, line, f"template error: {exc}")

@@ -1,0 +1,407 @@
+"""The render stage: Markdown → HTML once per article, Jinja2 templates per page kind.
+
+Every output page is a Job: its path, a fingerprint of everything it is made
+from, and how to make it. The writer links the published file instead of
+rendering when the fingerprint is unchanged, which is what makes a rebuild
+after one edit touch only the pages that show that edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as htmllib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import jinja2
+
+from .convert import Converter
+from .model import Article, Body, Edition, Issue, Page, Site, chinese_date
+
+SUMMARY_LENGTH = 110
+_TAGS = re.compile(r"<[^>]+>")
+_BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|div|tr|table|pre)>", re.I)
+_FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
+
+
+# -- article bodies ------------------------------------------------------------
+class MarkdownRenderer:
+    def __init__(self) -> None:
+        import markdown
+
+        # "extra" brings tables, footnotes and attribute lists a desk may use;
+        # no "smarty": quotes go out exactly as the newsroom typed them.
+        self._md = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+
+    def __call__(self, source: str) -> Body:
+        self._md.reset()
+        html = self._md.convert(source)
+        return Body(html=html, text=plain_text(html), lead=_lead(html))
+
+
+def plain_text(html: str) -> str:
+    text = _BLOCK_END.sub(lambda m: m.group(0) + "\n", html)
+    text = htmllib.unescape(_TAGS.sub("", text))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _lead(html: str) -> str:
+    match = _FIRST_PARAGRAPH.search(html)
+    return htmllib.unescape(_TAGS.sub("", match.group(1))).strip() if match else ""
+
+
+def summary_of(article: Article, body: Body) -> str:
+    if article.src.summary:
+        return article.src.summary
+    lead = body.lead or body.text.split("\n", 1)[0]
+    return lead if len(lead) <= SUMMARY_LENGTH else lead[:SUMMARY_LENGTH].rstrip() + "……"
+
+
+# -- fingerprints ----------------------------------------------------------------
+def fingerprint(*parts: object) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(repr(part).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def issue_fingerprint(issue: Issue, prev: Issue | None, next_: Issue | None) -> str:
+    """What every page of an issue shows of the whole issue (titles, pages, neighbours)."""
+    return fingerprint(
+        issue.date,
+        issue.number,
+        prev.date if prev else None,
+        next_.date if next_ else None,
+        [
+            (p.code, p.name, p.editor, p.image, p.pdf, [
+                (a.slug, a.src.title, a.src.kicker, a.src.subtitle, a.src.reporters, a.src.role,
+                 a.src.column, a.src.continued_to, a.src.continued_from, a.src.draft, a.src.summary)
+                for a in p.articles
+            ])
+            for p in issue.pages
+        ],
+    )
+
+
+# -- jobs ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    path: str  # relative to the output folder
+    fingerprint: str
+    kind: str
+    edition: str  # edition code
+    target: str  # the key of the issue / page / article it renders ("" for site pages)
+
+
+class Theme:
+    """The default templates, overridden file by file by <source>/templates."""
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        self.folders = [f for f in folders if f.is_dir()]
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def digest(self) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        for folder in self.folders:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    h.update(path.relative_to(folder).as_posix().encode())
+                    h.update(path.read_bytes())
+        return h.hexdigest()
+
+
+class Renderer:
+    """Renders the pages of one resolved site in every edition."""
+
+    def __init__(
+        self,
+        site: Site,
+        theme: Theme,
+        bodies: Mapping[str, Body],
+        build_fingerprint: str,
+        *,
+        serving: bool = False,
+    ) -> None:
+        self.site = site
+        self.paper = site.paper
+        self.theme = theme
+        self.bodies = bodies  # article key → Body
+        self.build_fp = build_fingerprint
+        self.serving = serving
+        self.converters = {e.code: Converter(e.opencc, e.code) for e in self.paper.editions}
+        self.editions = {e.code: e for e in self.paper.editions}
+        self.issues = site.issues
+        self.issue_index = {i.key: n for n, i in enumerate(self.issues)}
+        self.pages = {p.key: p for i in self.issues for p in i.pages}
+        self.articles = {a.key: a for i in self.issues for a in i.articles}
+        self.issue_of = {p.key: i for i in self.issues for p in i.pages}
+        self._issue_fps = {
+            issue.key: issue_fingerprint(issue, self._neighbour(issue, -1), self._neighbour(issue, 1))
+            for issue in self.issues
+        }
+        self.origin = self.paper.base_url[: len(self.paper.base_url) - len(self.paper.base_path)]
+
+    # -- the job list ----------------------------------------------------------
+    def jobs(self) -> Iterator[Job]:
+        site_fp = fingerprint(self.build_fp, "site")
+        archive_fp = fingerprint(self.build_fp, [(i.key, i.number, len(i.articles)) for i in self.issues])
+        latest = self.site.latest
+        for edition in self.paper.editions:
+            ed = edition.code
+            base = edition.path
+            latest_fp = fingerprint(self.build_fp, self._issue_fps[latest.key], self._page_bodies(latest.pages))
+            yield Job(f"{base}/index.html", latest_fp, "home", ed, latest.key)
+            yield Job(f"{base}/archive/index.html", archive_fp, "archive", ed, "")
+            yield Job(f"{base}/search/index.html", site_fp, "search", ed, "")
+            yield Job(f"{base}/section/index.html", fingerprint(site_fp, dict(self.site.section_slugs)), "sections", ed, "")
+            for issue in self.issues:
+                issue_fp = fingerprint(self.build_fp, self._issue_fps[issue.key])
+                yield Job(f"{base}/{issue.key}/index.html", issue_fp, "issue", ed, issue.key)
+                for page in issue.pages:
+                    page_fp = fingerprint(issue_fp, self._page_bodies([page]))
+                    yield Job(f"{base}/{page.key}/index.html", page_fp, "page", ed, page.key)
+                    for article in page.articles:
+                        article_fp = fingerprint(issue_fp, article.src.digest, article.src.file)
+                        yield Job(f"{base}/{article.key}/index.html", article_fp, "article", ed, article.key)
+        default = self.paper.default_edition
+        yield Job("index.html", fingerprint(self.build_fp, "root", self._issue_fps[latest.key], self._page_bodies(latest.pages)), "root", default, latest.key)
+        yield Job("404.html", fingerprint(site_fp, "404", latest.key), "404", default, "")
+
+    def _page_bodies(self, pages: Iterable[Page]) -> list[str]:
+        return [a.src.digest for p in pages for a in p.articles]
+
+    def _neighbour(self, issue: Issue, step: int) -> Issue | None:
+        index = self.issue_index[issue.key] + step
+        return self.issues[index] if 0 <= index < len(self.issues) else None
+
+    # -- rendering ---------------------------------------------------------------
+    def render(self, job: Job) -> bytes:
+        edition = self.editions[job.edition]
+        method: Callable[[Edition, str], tuple[str, dict[str, Any]]] = getattr(self, f"_ctx_{job.kind}")
+        template, context = method(edition, job.target)
+        html = self.theme.env.get_template(template).render(context)
+        return self.converters[edition.code].html(html).encode("utf-8")
+
+    def absolute(self, path: str) -> str:
+        return self.origin + path
+
+    def _common(self, edition: Edition, doc_urls: Mapping[str, str] | None, title: str, issue: Issue | None) -> dict[str, Any]:
+        paper = self.paper
+        ed = edition.code
+        urls = {name: u[ed] for name, u in self.site.urls.items()}
+        context: dict[str, Any] = {
+            "paper": paper,
+            "edition": edition,
+            "editions": paper.editions,
+            "lang": ed,
+            "title": title,
+            "urls": urls,
+            "static": urls["static"],
+            "serving": self.serving,
+            "feed_url": urls["feed"],
+            "atom_url": urls["atom"],
+            "issue": issue,
+            "alternates": [],
+            "switch": [(e, self.site.urls["home"][e.code]) for e in paper.editions],
+            "canonical": None,
+        }
+        if doc_urls is not None:
+            context["alternates"] = [(e.code, self.absolute(doc_urls[e.code])) for e in paper.editions]
+            context["x_default"] = self.absolute(doc_urls[paper.default_edition])
+            context["canonical"] = self.absolute(doc_urls[ed])
+            context["switch"] = [(e, doc_urls[e.code]) for e in paper.editions]
+        if issue is not None:
+            prev, next_ = self._neighbour(issue, -1), self._neighbour(issue, 1)
+            context.update(
+                issue_date=chinese_date(issue.date),
+                issue_url=issue.urls[ed],
+                prev_issue=prev.urls[ed] if prev else None,
+                next_issue=next_.urls[ed] if next_ else None,
+                strip=[(p.code, p.name, p.urls[ed], p.key) for p in issue.pages],
+            )
+        return context
+
+    def _issue_context(self, edition: Edition, key: str) -> dict[str, Any]:
+        issue = self.issues[self.issue_index[key]]
+        ed = edition.code
+        title = f"{chinese_date(issue.date).split()[0]} · {self.paper.title}"
+        context = self._common(edition, issue.urls, title, issue)
+        context.update(
+            kind="issue",
+            current_page=None,
+            pages=[
+                {
+                    "code": p.code,
+                    "name": p.name,
+                    "editor": p.editor,
+                    "url": p.urls[ed],
+                    "image": p.image,
+                    "pdf": p.pdf,
+                    "articles": [self._teaser(a, ed) for a in p.articles],
+                }
+                for p in issue.pages
+            ],
+        )
+        return context
+
+    def _ctx_issue(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        return "issue.html", self._issue_context(edition, key)
+
+    def _ctx_home(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        # /{ed}/ shows the latest issue; the dated URL is the canonical one.
+        return "issue.html", self._issue_context(edition, key)
+
+    def _ctx_root(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        return "issue.html", self._issue_context(edition, key)
+
+    def _teaser(self, article: Article, ed: str) -> dict[str, Any]:
+        src = article.src
+        body = self.bodies.get(article.key)
+        return {
+            "title": src.title,
+            "kicker": src.kicker,
+            "subtitle": src.subtitle,
+            "url": article.urls[ed],
+            "byline": byline(article),
+            "column": src.column,
+            "draft": src.draft,
+            "summary": summary_of(article, body) if body else src.summary,
+        }
+
+    def _ctx_page(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        page = self.pages[key]
+        issue = self.issue_of[key]
+        ed = edition.code
+        index = issue.pages.index(page)
+        prev = issue.pages[index - 1] if index > 0 else None
+        next_ = issue.pages[index + 1] if index + 1 < len(issue.pages) else None
+        title = f"{page.label} · {chinese_date(page.date).split()[0]} · {self.paper.title}"
+        context = self._common(edition, page.urls, title, issue)
+        context.update(
+            kind="page",
+            current_page=page.key,
+            page=page,
+            articles=[self._teaser(a, ed) for a in page.articles],
+            prev_page=(prev.label, prev.urls[ed]) if prev else None,
+            next_page=(next_.label, next_.urls[ed]) if next_ else None,
+        )
+        return "page.html", context
+
+    def _ctx_article(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        article = self.articles[key]
+        page = self.pages[f"{article.date.isoformat()}/{article.page_code}"]
+        issue = self.issue_of[page.key]
+        ed = edition.code
+        src = article.src
+        nav = self.site.nav[key]
+        body = self.bodies[key]
+        title = f"{src.title} · {page.label} · {self.paper.title}"
+        context = self._common(edition, article.urls, title, issue)
+
+        def link(target: Article | None) -> tuple[str, str] | None:
+            return (target.src.title, target.urls[ed]) if target else None
+
+        def jump(link_: Any) -> tuple[str, str | None] | None:
+            if link_ is None:
+                return None
+            return (link_.text, link_.urls[ed] if link_.urls else None)
+
+        context.update(
+            kind="article",
+            current_page=page.key,
+            page=page,
+            page_url=page.urls[ed],
+            article=src,
+            byline=byline(article),
+            body=body.html,
+            summary=summary_of(article, body),
+            prev_article=link(nav.prev),
+            next_article=link(nav.next),
+            continued_to=jump(nav.continued_to),
+            continued_from=jump(nav.continued_from),
+            published=article.date.isoformat(),
+            citation_date=article.date.strftime("%Y/%m/%d"),
+        )
+        return "article.html", context
+
+    def _ctx_archive(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        context = self._common(edition, self.site.urls["archive"], f"往期回顾 · {self.paper.title}", None)
+        context.update(kind="archive", years=archive_calendar(self.issues, edition.code))
+        return "archive.html", context
+
+    def _ctx_search(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        context = self._common(edition, self.site.urls["search"], f"搜索 · {self.paper.title}", None)
+        context.update(
+            kind="search",
+            pages=sorted({(p.code, p.name) for i in self.issues for p in i.pages}),
+            first_date=self.issues[0].key,
+            last_date=self.issues[-1].key,
+        )
+        return "search.html", context
+
+    def _ctx_sections(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        from .resolve import section_url
+
+        context = self._common(edition, self.site.urls["sections"], f"版面订阅 · {self.paper.title}", None)
+        context.update(
+            kind="sections",
+            sections=[
+                (name, section_url(self.paper, edition, slug), section_url(self.paper, edition, slug) + "feed.xml")
+                for name, slug in self.site.section_slugs.items()
+            ],
+        )
+        return "sections.html", context
+
+    def _ctx_404(self, edition: Edition, key: str) -> tuple[str, dict[str, Any]]:
+        context = self._common(edition, None, f"找不到这个页面 · {self.paper.title}", None)
+        context.update(kind="404", homes=[(e, self.site.urls["home"][e.code], self.site.urls["search"][e.code]) for e in self.paper.editions])
+        return "404.html", context
+
+    def redirect(self, edition: Edition, old_url: str, new_url: str, title: str) -> bytes:
+        """A page left at a URL that moved: meta refresh, canonical and a visible link."""
+        context = self._common(edition, None, title, None)
+        context.update(kind="redirect", target=new_url, absolute_target=self.absolute(new_url), old_url=old_url)
+        html = self.theme.env.get_template("redirect.html").render(context)
+        return self.converters[edition.code].html(html).encode("utf-8")
+
+
+def byline(article: Article) -> str:
+    src = article.src
+    names = "　".join(src.reporters)
+    if not names:
+        return ""
+    return f"{src.role} {names}".strip() if src.role else f"记者 {names}"
+
+
+def archive_calendar(issues: Sequence[Issue], ed: str) -> list[dict[str, Any]]:
+    """Years (newest first) → months → weeks of days, each day linked if it has an issue."""
+    import calendar
+
+    by_day = {issue.date: issue for issue in issues}
+    months = sorted({(d.year, d.month) for d in by_day}, reverse=True)
+    years: dict[int, list[dict[str, Any]]] = {}
+    cal = calendar.Calendar(firstweekday=0)
+    for year, month in months:
+        weeks = []
+        for week in cal.monthdatescalendar(year, month):
+            row = []
+            for day in week:
+                if day.month != month:
+                    row.append(None)
+                    continue
+                issue = by_day.get(day)
+                row.append({"day": day.day, "url": issue.urls[ed] if issue else None, "number": issue.number if issue else "", "date": day.isoformat()})
+            weeks.append(row)
+        count = sum(1 for d in by_day if (d.year, d.month) == (year, month))
+        years.setdefault(year, []).append({"month": month, "weeks": weeks, "count": count, "id": f"{year}-{month:02d}"})
+    return [{"year": y, "months": m} for y, m in years.items()]

@@ -1,0 +1,246 @@
+"""The resolve stage: issues → pages → articles, slugs, 转版 pairs, every URL.
+
+A URL is computed here and nowhere else; templates and feeds only print it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Callable, Iterable, Mapping, Sequence
+
+from .errors import Problem
+from .model import (
+    Article,
+    ArticleNav,
+    ArticleSource,
+    Edition,
+    Issue,
+    IssueMeta,
+    Link,
+    Newspaper,
+    Page,
+    PageMeta,
+    Site,
+    frozen_map,
+    page_sort_key,
+)
+from .slugs import slugify, with_suffix
+
+SITE_PAGES = ("home", "archive", "search", "sections", "feed", "atom")
+
+
+def edition_urls(paper: Newspaper, path: str) -> Mapping[str, str]:
+    """The site path of one document in every edition (path is edition-relative)."""
+    return frozen_map({e.code: f"{paper.base_path}{e.path}/{path}" for e in paper.editions})
+
+
+def site_urls(paper: Newspaper) -> dict[str, Mapping[str, str]]:
+    paths = {
+        "home": "",
+        "archive": "archive/",
+        "search": "search/",
+        "sections": "section/",
+        "feed": "feed.xml",
+        "atom": "atom.xml",
+    }
+    urls = {name: edition_urls(paper, path) for name, path in paths.items()}
+    urls["root"] = frozen_map({e.code: paper.base_path for e in paper.editions})
+    urls["issues_json"] = frozen_map({e.code: f"{paper.base_path}issues.json" for e in paper.editions})
+    urls["static"] = frozen_map({e.code: f"{paper.base_path}static/" for e in paper.editions})
+    return urls
+
+
+def section_url(paper: Newspaper, edition: Edition, section_slug: str) -> str:
+    return f"{paper.base_path}{edition.path}/section/{section_slug}/"
+
+
+def resolve(
+    paper: Newspaper,
+    sources: Iterable[ArticleSource],
+    issue_meta: Mapping[dt.date, IssueMeta],
+    *,
+    include_drafts: bool = False,
+    slug_cache: dict[str, str] | None = None,
+) -> tuple[Site, list[Problem]]:
+    """slug_cache (title → slug) is read and filled: pinyin is slow to load."""
+    problems: list[Problem] = []
+    cache = slug_cache if slug_cache is not None else {}
+
+    def slug_of(title: str) -> str:
+        slug = cache.get(title)
+        if slug is None:
+            slug = cache[title] = slugify(title)
+        return slug
+
+    published = [s for s in sources if include_drafts or not s.draft]
+    by_page: dict[tuple[dt.date, str], list[ArticleSource]] = defaultdict(list)
+    for src in published:
+        by_page[(src.date, src.page)].append(src)
+
+    issues: list[Issue] = []
+    dates = sorted({date for date, _ in by_page})
+    for date in dates:
+        meta = issue_meta.get(date)
+        codes = sorted((code for d, code in by_page if d == date), key=page_sort_key)
+        pages = [
+            _page(paper, date, code, by_page[(date, code)], meta, problems, slug_of) for code in codes
+        ]
+        issues.append(
+            Issue(
+                date=date,
+                number=meta.number if meta else "",
+                pages=tuple(pages),
+                urls=edition_urls(paper, f"{date.isoformat()}/"),
+                key=date.isoformat(),
+            )
+        )
+
+    nav = _navigation(paper, issues, problems)
+    sections = section_slugs((p.name for i in issues for p in i.pages), slug_of)
+    site = Site(
+        paper=paper,
+        issues=tuple(issues),
+        nav=nav,
+        section_slugs=frozen_map(sections),
+        urls=frozen_map(site_urls(paper)),  # type: ignore[arg-type]
+    )
+    return site, problems
+
+
+def _page(
+    paper: Newspaper,
+    date: dt.date,
+    code: str,
+    sources: Sequence[ArticleSource],
+    meta: IssueMeta | None,
+    problems: list[Problem],
+    slug_of: Callable[[str], str],
+) -> Page:
+    ordered = sorted(sources, key=lambda s: (s.order is None, s.order or 0, s.file))
+    page_meta = meta.pages.get(code, PageMeta()) if meta else PageMeta()
+    named = [s for s in ordered if s.page_name]
+    names = {s.page_name for s in named}
+    if len(names) > 1:
+        listed = ", ".join(f"{s.file}: {s.page_name}" for s in named)
+        problems.append(Problem(named[0].file, named[0].line_of("page_name"), f"page {code} of {date} has several names ({listed}); using {named[0].page_name}", "warning"))
+    name = (named[0].page_name if named else "") or page_meta.name or paper.page_names.get(code, "")
+    key = f"{date.isoformat()}/{code}"
+    slugs = _slugs(ordered, key, problems, slug_of)
+    articles = tuple(
+        Article(
+            src=src,
+            slug=slug,
+            key=f"{key}/{slug}",
+            urls=edition_urls(paper, f"{key}/{slug}/"),
+            date=date,
+            page_code=code,
+        )
+        for src, slug in zip(ordered, slugs)
+    )
+    return Page(
+        date=date,
+        code=code,
+        name=name,
+        editor=page_meta.editor,
+        image=page_meta.image,
+        pdf=page_meta.pdf,
+        articles=articles,
+        urls=edition_urls(paper, f"{key}/"),
+        key=key,
+    )
+
+
+def _slugs(
+    ordered: Sequence[ArticleSource], where: str, problems: list[Problem], slug_of: Callable[[str], str]
+) -> list[str]:
+    """Slugs for one page's articles: explicit ones win, the rest get -2, -3 …"""
+    explicit: dict[str, ArticleSource] = {}
+    for src in ordered:
+        if not src.slug:
+            continue
+        if src.slug in explicit:
+            first = explicit[src.slug]
+            problems.append(
+                Problem(
+                    src.file,
+                    src.line_of("slug"),
+                    f"slug {src.slug!r} is also set by {first.file} (line {first.line_of('slug')}); "
+                    f"both would be published at /{where}/{src.slug}/",
+                )
+            )
+            continue
+        explicit[src.slug] = src
+    taken = set(explicit)
+    slugs: list[str] = []
+    for src in ordered:
+        if src.slug:
+            slugs.append(src.slug)
+            continue
+        base = slug_of(src.title)
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = with_suffix(base, n)
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
+
+
+def _navigation(paper: Newspaper, issues: Sequence[Issue], problems: list[Problem]) -> Mapping[str, ArticleNav]:
+    nav: dict[str, ArticleNav] = {}
+    for issue in issues:
+        pages = {p.code: p for p in issue.pages}
+        ordered = issue.articles
+        for index, article in enumerate(ordered):
+            nav[article.key] = ArticleNav(
+                prev=ordered[index - 1] if index > 0 else None,
+                next=ordered[index + 1] if index + 1 < len(ordered) else None,
+                continued_to=_jump(article, pages, "to", problems),
+                continued_from=_jump(article, pages, "from", problems),
+            )
+    return frozen_map(nav)  # type: ignore[arg-type]
+
+
+def _jump(article: Article, pages: Mapping[str, Page], direction: str, problems: list[Problem]) -> Link | None:
+    """下转B05版 / 上接A01版: the paired article, else the page, else plain text."""
+    src = article.src
+    target_code = src.continued_to if direction == "to" else src.continued_from
+    if not target_code:
+        return None
+    text = f"下转{target_code}版" if direction == "to" else f"上接{target_code}版"
+    page = pages.get(target_code)
+    if page is None:
+        key = "continued_to" if direction == "to" else "continued_from"
+        problems.append(
+            Problem(
+                src.file,
+                src.line_of(key),
+                f"{key}: page {target_code} is not in the {article.date} issue; {text} is printed without a link",
+                "warning",
+            )
+        )
+        return Link(text=text, urls=None)
+    back = "continued_from" if direction == "to" else "continued_to"
+    partners = [a for a in page.articles if getattr(a.src, back) == article.page_code]
+    same_title = [a for a in partners if a.src.title == src.title]
+    if same_title:
+        return Link(text=text, urls=same_title[0].urls)
+    if len(partners) == 1:
+        return Link(text=text, urls=partners[0].urls)
+    return Link(text=text, urls=page.urls)
+
+
+def section_slugs(names: Iterable[str], slug_of: Callable[[str], str] = slugify) -> dict[str, str]:
+    """版名 → URL segment (要闻 → yaowen), unique across the archive."""
+    slugs: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted({n for n in names if n}):
+        base = slug_of(name)
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = with_suffix(base, n)
+        taken.add(slug)
+        slugs[name] = slug
+    return slugs

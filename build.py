@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""The entry point: `python build.py …` is `banmian …` (build by default)."""
+
+import sys
+from pathlib import Path
+
+# Run from a checkout without installing: the package sits beside this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from banmian.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())
