@@ -152,18 +152,30 @@ def normalise_spacing(text: str) -> str:
 
 
 def join_lines(lines: Iterable[str]) -> str:
-    """Join column lines: Chinese with nothing between, Latin words with a space."""
+    """Join column lines: Chinese with nothing between, Latin words with a space.
+
+    Whitespace the typesetter left at either side of a break is kept as one
+    space, so normalise_spacing can tell 王立彬 ⏎ 张辛欣 (two names) from
+    王立 ⏎ 彬 (one name split by the column).
+    """
     out = ""
     for raw in lines:
         line = raw.strip()
         if not line:
             continue
-        if out and _ascii_word_char(out[-1]) and _ascii_word_char(line[0]):
+        spaced = raw[:1].isspace() or out[-1:].isspace()
+        out = out.rstrip()
+        if not out:
+            out = line
+        elif _ascii_word_char(out[-1]) and _ascii_word_char(line[0]):
             # Two digits across a break are one number split by the column.
-            out += line if (out[-1].isdigit() and line[0].isdigit()) else " " + line
+            glued = out[-1].isdigit() and line[0].isdigit() and not spaced
+            out += line if glued else " " + line
         else:
-            out += line
-    return normalise_spacing(out)
+            out += (" " if spaced else "") + line
+        if raw[-1:].isspace():
+            out += " "
+    return normalise_spacing(out.strip())
 
 
 # --------------------------------------------------------------------------
@@ -225,6 +237,7 @@ class _Line:
     text: str  # stripped; "" for a blank line
     width: float
     opener: bool  # starts with a space: opens a layout block
+    raw: str = ""  # as exported, for the whitespace at its ends
 
     @property
     def blank(self) -> bool:
@@ -242,7 +255,8 @@ def _lines(text: str) -> list[_Line]:
     rows = []
     for raw in text.split("\n"):
         stripped = raw.strip()
-        rows.append(_Line(stripped, _width(stripped), bool(stripped) and raw.startswith(_BLOCK_OPENERS)))
+        opener = bool(stripped) and raw.startswith(_BLOCK_OPENERS)
+        rows.append(_Line(stripped, _width(stripped), opener, raw.rstrip("\n")))
     return rows
 
 
@@ -284,7 +298,7 @@ def _split_stories(rows: Sequence[_Line]) -> list[_Story]:
         row = rows[i]
         # A headline closes the story above it; a block with no story above
         # (the page's first) is body, whatever its first line looks like.
-        if row.opener and any(not r.blank for r in body):
+        if row.opener and _story_finished(body):
             end = _headline_at(rows, i)
             if end is not None:
                 stories.append(_Story(tuple(body), tuple(rows[i:end])))
@@ -297,6 +311,18 @@ def _split_stories(rows: Sequence[_Line]) -> list[_Story]:
         rest, headline = _trailing_headline(body)
         stories.append(_Story(tuple(rest), tuple(headline)))
     return [s for s in stories if any(not r.blank for r in s.body)]
+
+
+def _story_finished(body: Sequence[_Line]) -> bool:
+    """A headline follows its story's last paragraph, never a broken sentence.
+
+    Without this, a line that merely starts with a typeset space (`` 12 万吨``)
+    in mid-paragraph would be taken for a headline.
+    """
+    last = next((r.text for r in reversed(body) if not r.blank), None)
+    if last is None:
+        return False
+    return _ends_sentence(last) or last.endswith(("）", ")")) or bool(_MARKER_TO.search(last))
 
 
 def _trailing_headline(body: list[_Line]) -> tuple[list[_Line], list[_Line]]:
@@ -490,7 +516,7 @@ def _paragraphs(rows: Sequence[_Line], m: _Metrics) -> list[_Block]:
         if row.blank:
             # A blank after a finished sentence ends the paragraph; after an
             # unfinished one the column or page broke there.
-            if current and _ends_sentence(current[-1]):
+            if current and _ends_sentence(current[-1].strip()):
                 close()
             i += 1
             continue
@@ -503,16 +529,16 @@ def _paragraphs(rows: Sequence[_Line], m: _Metrics) -> list[_Block]:
                 if not rest:
                     i += 1
                     continue
-                row = _Line(rest, _width(rest), False)
+                row = _Line(rest, _width(rest), False, rest)
             else:
                 size = _subhead_length(rows, i, m)
                 if size:
-                    blocks.append(_Block("heading", join_lines(r.text for r in rows[i : i + size])))
+                    blocks.append(_Block("heading", join_lines(r.raw for r in rows[i : i + size])))
                     i += size
                     continue
             kind = "box" if box_next else "p"
             box_next = False
-        current.append(row.text)
+        current.append(row.raw or row.text)
         if _line_ends_paragraph(rows, i, m):
             close()
         i += 1

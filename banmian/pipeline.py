@@ -241,13 +241,18 @@ def build_fingerprint(options: BuildOptions, paper: Newspaper, theme: Theme) -> 
     return fingerprint(__version__, theme.digest(), hashlib.blake2b(config).hexdigest(), paper, options.drafts, options.serving)
 
 
-def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
-    """Build the site into options.output; raise ContentError (site untouched) on bad input."""
+def build(options: BuildOptions, progress: Progress | None = None, cache: BuildCache | None = None) -> BuildResult:
+    """Build the site into options.output; raise ContentError (site untouched) on bad input.
+
+    cache: a BuildCache kept in memory by a long-running caller (serve); by
+    default it is read from and saved to <source>/.banmian-cache.
+    """
     started = time.perf_counter()
     source = options.source.resolve()
     options = dataclasses.replace(options, source=source, output=options.output.resolve())
     jobs = options.jobs or default_jobs()
-    cache = load_cache(source) if options.use_cache else BuildCache()
+    if cache is None:
+        cache = load_cache(source) if options.use_cache else BuildCache()
     loaded = load_site(options, cache)
     site = loaded.site
     theme = _theme(source)
@@ -301,9 +306,32 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
 
 
 def extra_files(site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache) -> Iterator[tuple[str, bytes]]:
-    """Files other than pages: the calendar, crawler files, the 404 page's neighbours."""
+    """Files other than pages: the calendar, feeds, sitemap, search index."""
+    built_at = dt.datetime.now(dt.timezone.utc)
     yield "issues.json", issues_json(site)
     yield "robots.txt", robots_txt(site.paper)
+    feeds = _optional_stage("feeds")
+    if feeds is not None:
+        yield from feeds.feed_files(site, bodies, renderer.converters, built_at)
+    sitemap = _optional_stage("sitemap")
+    if sitemap is not None:
+        yield from sitemap.sitemap_files(site, built_at)
+    search = _optional_stage("search")
+    if search is not None:
+        yield from search.search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
+
+
+def _optional_stage(name: str):  # type: ignore[no-untyped-def]
+    # TEMPORARY while the feeds, sitemap and search stages are being written in
+    # parallel: each is called once its module exists. Removed at integration.
+    import importlib
+
+    try:
+        return importlib.import_module(f"banmian.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"banmian.{name}":
+            raise
+        return None
 
 
 def _template_problem(exc: jinja2.TemplateError) -> Problem:
