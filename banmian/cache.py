@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import code_digest
 from .model import ArticleSource, Body
 from .write import Written
 
 CACHE_DIR = ".banmian-cache"
 STATE_FILE = "state.pickle"
-STAMP = (__version__, sys.version_info[:2], 1)
+STAMP = (code_digest(), sys.version_info[:2])
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import jinja2
 
-from . import __version__
+from . import code_digest
 from .cache import BuildCache, load_cache, save_cache
 from .config import CONFIG_NAME, load_config
 from .errors import ContentError, Problem, errors_in
@@ -238,7 +238,7 @@ def robots_txt(paper: Newspaper) -> bytes:
 
 def build_fingerprint(options: BuildOptions, paper: Newspaper, theme: Theme) -> str:
     config = (options.source / CONFIG_NAME).read_bytes()
-    return fingerprint(__version__, theme.digest(), hashlib.blake2b(config).hexdigest(), paper, options.drafts, options.serving)
+    return fingerprint(code_digest(), theme.digest(), hashlib.blake2b(config).hexdigest(), paper, options.drafts, options.serving)
 
 
 def build(options: BuildOptions, progress: Progress | None = None, cache: BuildCache | None = None) -> BuildResult:
