@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 import jinja2
 
 from . import code_digest
+from . import published as published_urls
 from .cache import BuildCache, load_cache, save_cache
 from .config import CONFIG_NAME, load_config
 from .errors import ContentError, Problem, errors_in
@@ -46,6 +47,9 @@ class BuildOptions:
     jobs: int = 0  # 0: every core
     serving: bool = False
     use_cache: bool = True
+    # Update content/.published.json after publishing. Off for throwaway
+    # builds (check --links): only the real site's URLs are a promise.
+    record_urls: bool = True
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,10 @@ def check(options: BuildOptions) -> list[Problem]:
     theme = _theme(options.source)
     problems = list(loaded.problems)
     problems.extend(_template_problems(theme))
+    record, record_problems = published_urls.load_record(options.source)
+    problems.extend(record_problems)
+    if not record_problems:
+        problems.extend(published_urls.plan(record, loaded.site).problems)
     return problems
 
 
@@ -257,8 +265,12 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     site = loaded.site
     theme = _theme(source)
     template_problems = _template_problems(theme)
-    if template_problems:
-        raise ContentError(loaded.problems + template_problems)
+    record, record_problems = published_urls.load_record(source)
+    if template_problems or record_problems:
+        raise ContentError(loaded.problems + template_problems + record_problems)
+    # Earlier URLs of moved articles become redirects; lost ones are warned of.
+    urls_plan = published_urls.plan(record, site)
+    loaded.problems.extend(urls_plan.problems)
 
     # Cache what was parsed, keyed by content, for the next build.
     cache.sources = {f"{a.file}:{a.digest}": a for a in loaded.content.articles}
@@ -279,7 +291,10 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
             render_pages(renderer, tree, jobs, progress)
             for name, path in static_files(source):
                 tree.put(name, path.read_bytes())
-            for name, data in extra_files(site, bodies, renderer, cache):
+            for name, data in published_urls.redirect_pages(urls_plan, site, renderer.redirect):
+                tree.put(name, data)
+            moved = published_urls.moved_list(urls_plan, site)
+            for name, data in extra_files(site, bodies, renderer, cache, moved):
                 tree.put(name, data)
         except jinja2.TemplateError as exc:
             raise ContentError(loaded.problems + [_template_problem(exc)]) from None
@@ -289,6 +304,8 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         raise
     finally:
         tree.unlock()
+    if options.record_urls and not options.drafts and not options.serving:
+        published_urls.save_record(source, urls_plan.record)
     cache.manifests[output_key] = tree.manifest
     # Bodies no article uses any more are dropped, so the cache does not grow forever.
     live = {a.digest for a in loaded.content.articles}
@@ -305,10 +322,12 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     )
 
 
-def extra_files(site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache) -> Iterator[tuple[str, bytes]]:
+def extra_files(
+    site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = ()
+) -> Iterator[tuple[str, bytes]]:
     """Files other than pages: the calendar, feeds, sitemap, search index."""
     built_at = dt.datetime.now(dt.timezone.utc)
-    yield "issues.json", issues_json(site)
+    yield "issues.json", issues_json(site, moved)
     yield "robots.txt", robots_txt(site.paper)
     feeds = _optional_stage("feeds")
     if feeds is not None:
