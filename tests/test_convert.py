@@ -1,0 +1,44 @@
+from banmian.convert import Converter
+
+HANT = Converter("s2tw", "zh-Hant")
+
+
+def test_source_edition_is_identity() -> None:
+    hans = Converter(None, "zh-Hans")
+    assert hans.identity and hans.html("<p>头发</p>") == "<p>头发</p>"
+
+
+def test_phrase_split_by_inline_markup_is_converted_whole() -> None:
+    assert HANT.html("<p>他的头<strong>发</strong>很长</p>") == "<p>他的頭<strong>髮</strong>很長</p>"
+    assert HANT.html("<p>头<em>发</em></p><p>发展</p>") == "<p>頭<em>髮</em></p><p>發展</p>"
+
+
+def test_block_elements_end_a_run() -> None:
+    # 头 | 发 in separate paragraphs are not a phrase: 发 alone is 發.
+    assert HANT.html("<p>头</p><p>发</p>") == "<p>頭</p><p>發</p>"
+
+
+def test_code_scripts_and_urls_untouched() -> None:
+    html = '<p><a href="/zh-hant/发展/">发展</a><code>发</code></p><script>var s="发";</script><pre>头发</pre>'
+    assert HANT.html(html) == '<p><a href="/zh-hant/发展/">發展</a><code>发</code></p><script>var s="发";</script><pre>头发</pre>'
+
+
+def test_other_edition_lang_and_translate_no_untouched() -> None:
+    html = '<html lang="zh-Hant"><p><a lang="zh-Hans" title="简体版">简体</a> 里面 <span translate="no">发</span></p>'
+    assert HANT.html(html) == '<html lang="zh-Hant"><p><a lang="zh-Hans" title="简体版">简体</a> 裡面 <span translate="no">发</span></p>'
+
+
+def test_visible_attributes_converted_others_not() -> None:
+    html = '<img alt="头发" src="发.png" data-x="发"><input placeholder="搜索发展"><meta name="description" content="发展"><meta name="keywords" content="发展">'
+    assert HANT.html(html) == '<img alt="頭髮" src="发.png" data-x="发"><input placeholder="搜索發展"><meta name="description" content="發展"><meta name="keywords" content="发展">'
+
+
+def test_length_changing_config_falls_back_per_piece() -> None:
+    twp = Converter("s2twp", "zh-Hant")
+    out = twp.html("<p>插上<b>U盘</b>和鼠标</p>")
+    assert out.startswith("<p>") and "<b>" in out and "</b>" in out
+    assert "滑鼠" in out
+
+
+def test_entities_and_comments_survive() -> None:
+    assert HANT.html("<!-- 注释 --><p>&lt;发&gt; &amp; 里</p>") == "<!-- 注释 --><p>&lt;發&gt; &amp; 裡</p>"

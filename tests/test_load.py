@@ -1,0 +1,148 @@
+import datetime as dt
+from pathlib import Path
+
+from banmian.load import content_files, load_content, parse_article
+
+
+def parse(text: str, name: str = "content/2025-01-21/A01/x.md"):  # type: ignore[no-untyped-def]
+    return parse_article(text.encode("utf-8"), name, "d")
+
+
+def messages(text: str) -> list[str]:
+    return [str(p) for p in parse(text)[1]]
+
+
+def test_full_front_matter() -> None:
+    article, problems = parse(
+        "---\ntitle: 主标题\nkicker: 引题\nsubtitle: 副题\ndate: 2025-01-21\npage: a09\npage_name: 要闻\n"
+        "reporter: [莫昌伟, 薛军]\nrole: 特约记者\ncolumn: 报告摘登\norder: 2\ncontinued_to: B05版\n"
+        "continued_from: A01\nslug: my-slug\nsummary: 摘要\ndraft: false\n---\n正文第一段。\n"
+    )
+    assert problems == []
+    assert article is not None
+    assert article.title == "主标题" and article.kicker == "引题" and article.subtitle == "副题"
+    assert article.date == dt.date(2025, 1, 21)
+    assert article.page == "A09"  # page codes are upper-cased
+    assert article.reporters == ("莫昌伟", "薛军")
+    assert article.continued_to == "B05" and article.continued_from == "A01"
+    assert article.order == 2 and article.slug == "my-slug" and not article.draft
+    assert article.body == "正文第一段。\n" and article.body_line == 18
+    assert article.line_of("reporter") == 8
+
+
+def test_page_code_01_stays_text() -> None:
+    article, problems = parse("---\ntitle: t\ndate: 2025-01-21\npage: 01\n---\n")
+    assert not problems and article is not None and article.page == "01"
+
+
+def test_reporter_names_split_on_chinese_comma() -> None:
+    article, _ = parse("---\ntitle: t\ndate: 2025-01-21\npage: A01\nreporter: 张三、李四\n---\n")
+    assert article is not None and article.reporters == ("张三", "李四")
+
+
+def test_missing_required_fields_each_named() -> None:
+    found = messages("---\nkicker: 引题\n---\n正文")
+    assert any("title is required" in m for m in found)
+    assert any("date is required" in m for m in found)
+    assert any("page is required" in m for m in found)
+    assert all(m.startswith("content/2025-01-21/A01/x.md:") for m in found)
+
+
+def test_impossible_date_names_line() -> None:
+    found = messages("---\ntitle: t\npage: A01\ndate: 2025-02-30\n---\n")
+    assert found == ["content/2025-01-21/A01/x.md:4: impossible date '2025-02-30': day is out of range for month"]
+
+
+def test_date_in_another_format() -> None:
+    found = messages("---\ntitle: t\npage: A01\ndate: 2025年1月21日\n---\n")
+    assert "x.md:4: date must be YYYY-MM-DD" in found[0]
+
+
+def test_bad_page_code() -> None:
+    found = messages("---\ntitle: t\ndate: 2025-01-21\npage: 第一版\n---\n")
+    assert "x.md:4: page must be a page code" in found[0]
+
+
+def test_broken_yaml_names_line() -> None:
+    found = messages("---\ntitle: t\ndate: 2025-01-21\npage: [A01\nreporter: x\n---\n")
+    assert len(found) == 1 and found[0].startswith("content/2025-01-21/A01/x.md:") and "not valid YAML" in found[0]
+    line = int(found[0].split(":")[1])
+    assert 4 <= line <= 6
+
+
+def test_wrong_types() -> None:
+    found = messages("---\ntitle: [a, b]\ndate: 2025-01-21\npage: A01\norder: first\ndraft: maybe\n---\n")
+    assert any(":2: title must be a single value" in m for m in found)
+    assert any(":5: order must be a whole number" in m for m in found)
+    assert any(":6: draft must be true or false" in m for m in found)
+
+
+def test_unknown_key_is_a_warning_with_suggestion() -> None:
+    article, problems = parse("---\ntitle: t\ndate: 2025-01-21\npage: A01\nreportr: 张三\n---\n")
+    assert article is not None
+    assert [str(p) for p in problems] == [
+        "content/2025-01-21/A01/x.md:5: warning: unknown front matter key 'reportr' (did you mean reporter?)"
+    ]
+
+
+def test_bad_explicit_slug() -> None:
+    for slug in ("../etc", "a/b", "青海", "Big-Slug"):
+        found = messages(f"---\ntitle: t\ndate: 2025-01-21\npage: A01\nslug: {slug}\n---\n")
+        assert any(":5: slug" in m for m in found), slug
+
+
+def test_no_front_matter() -> None:
+    assert "x.md:1: no front matter" in messages("正文而已")[0]
+
+
+def test_gbk_file_says_how_to_convert() -> None:
+    raw = "---\ntitle: 标题\ndate: 2025-01-21\npage: A01\n---\n正文\n".encode("gb18030")
+    article, problems = parse_article(raw, "content/x.md", "d")
+    assert article is None
+    assert "not UTF-8" in str(problems[0]) and "GB18030" in str(problems[0]) and "iconv" in str(problems[0])
+
+
+def test_utf8_bom_is_fine() -> None:
+    raw = "\ufeff---\ntitle: 标题\ndate: 2025-01-21\npage: A01\n---\n正文\n".encode("utf-8")
+    article, problems = parse_article(raw, "content/x.md", "d")
+    assert article is not None and not problems
+
+
+def test_load_content_and_issue_toml(tmp_path: Path) -> None:
+    folder = tmp_path / "content" / "2025-01-21" / "A01"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("---\ntitle: 甲\ndate: 2025-01-21\npage: A01\n---\n正文", encoding="utf-8")
+    (folder / "b.md").write_text("---\ntitle: 乙\n---\n", encoding="utf-8")
+    (tmp_path / "content" / "2025-01-21" / "issue.toml").write_text(
+        'number = 100\n[pages.A01]\nname = "要闻"\neditor = "王"\nbogus = 1\n', encoding="utf-8"
+    )
+    content = load_content(tmp_path)
+    assert [a.title for a in content.articles] == ["甲"]
+    assert content.files_read == 2
+    meta = content.issues[dt.date(2025, 1, 21)]
+    assert meta.number == "100" and meta.pages["A01"].name == "要闻" and meta.pages["A01"].editor == "王"
+    found = [str(p) for p in content.problems]
+    assert any(m.startswith("content/2025-01-21/A01/b.md:") and "date is required" in m for m in found)
+    assert any("issue.toml:5: warning: unknown page setting 'bogus'" in m for m in found)
+
+
+def test_cache_reuses_parsed_records(tmp_path: Path) -> None:
+    folder = tmp_path / "content" / "2025-01-21" / "A01"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("---\ntitle: 甲\ndate: 2025-01-21\npage: A01\n---\n正文", encoding="utf-8")
+    first = load_content(tmp_path)
+    cache = {f"{a.file}:{a.digest}": a for a in first.articles}
+    again = load_content(tmp_path, cache)
+    assert again.articles[0] is first.articles[0]
+    (folder / "a.md").write_text("---\ntitle: 乙\ndate: 2025-01-21\npage: A01\n---\n正文", encoding="utf-8")
+    changed = load_content(tmp_path, cache)
+    assert changed.articles[0].title == "乙"
+
+
+def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
+    folder = tmp_path / "content" / "2025-01-21"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("x", encoding="utf-8")
+    (folder / "loop").symlink_to(tmp_path / "content")
+    files = list(content_files(tmp_path / "content"))
+    assert [p.name for p in files] == ["a.md"]
