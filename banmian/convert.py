@@ -44,6 +44,7 @@ class Converter:
         self.config = config
         self.code = code
         self._opencc = _opencc(config) if config else None
+        self.memo: dict[str, str] = {}
 
     @property
     def identity(self) -> bool:
@@ -68,31 +69,59 @@ def _opencc(config: str):  # type: ignore[no-untyped-def]
     return opencc.OpenCC(f"{config}.json")
 
 
+# Joins the runs of one page for a single OpenCC call; a private-use
+# character is in no dictionary, so no phrase can match across it.
+SEPARATOR = "\ue000"
+# Short runs (labels, page names, titles) repeat on every page: remembered.
+MEMO_LIMIT = 80
+MEMO_SIZE = 50_000
+
+
 class _HtmlRun:
     def __init__(self, converter: Converter, html: str) -> None:
         self.converter = converter
         self.source = html
         self.out: list[str] = []
         self.run: list[int] = []  # indices in out of the text pieces of the current run
+        self.runs: list[list[int]] = []  # finished runs with text to convert
 
     def flush(self) -> None:
-        if not self.run:
-            return
-        pieces = [self.out[i] for i in self.run]
-        joined = "".join(pieces)
-        if not joined.isascii():
-            converted = self.converter.text(joined)
-            if len(converted) == len(joined):
-                position = 0
-                for index, piece in zip(self.run, pieces):
-                    self.out[index] = converted[position : position + len(piece)]
-                    position += len(piece)
-            else:
-                # Configs with vocabulary changes (s2twp: U盘 → 隨身碟) change
-                # lengths; offsets no longer line up, so convert piece by piece.
-                for index, piece in zip(self.run, pieces):
-                    self.out[index] = self.converter.text(piece)
-        self.run.clear()
+        if self.run:
+            if not all(self.out[i].isascii() for i in self.run):
+                self.runs.append(self.run)
+            self.run = []
+
+    def finish(self) -> None:
+        """Convert every run of the page at once and put the pieces back."""
+        memo = self.converter.memo
+        texts = ["".join(self.out[i] for i in run) for run in self.runs]
+        pending = [n for n, text in enumerate(texts) if text not in memo]
+        if pending:
+            batch = [texts[n] for n in pending]
+            converted = self.converter.text(SEPARATOR.join(batch)).split(SEPARATOR)
+            if len(converted) != len(batch) or SEPARATOR in "".join(batch):
+                converted = [self.converter.text(text) for text in batch]
+            for n, text in zip(pending, converted):
+                if len(texts[n]) <= MEMO_LIMIT and len(memo) < MEMO_SIZE:
+                    memo[texts[n]] = text
+                else:
+                    self.place(self.runs[n], text)
+        for n, run in enumerate(self.runs):
+            if texts[n] in memo:
+                self.place(run, memo[texts[n]])
+
+    def place(self, run: list[int], converted: str) -> None:
+        pieces = [self.out[i] for i in run]
+        if sum(map(len, pieces)) == len(converted):
+            position = 0
+            for index, piece in zip(run, pieces):
+                self.out[index] = converted[position : position + len(piece)]
+                position += len(piece)
+        else:
+            # Configs with vocabulary changes (s2twp: U盘 → 隨身碟) change
+            # lengths; offsets no longer line up, so convert piece by piece.
+            for index, piece in zip(run, pieces):
+                self.out[index] = self.converter.text(piece)
 
     def convert(self) -> str:
         html = self.source
@@ -131,6 +160,7 @@ class _HtmlRun:
             if skip_name is None:
                 self.run.append(len(self.out) - 1)
         self.flush()
+        self.finish()
         return "".join(self.out)
 
     def _skips(self, name: str, attrs: str) -> bool:

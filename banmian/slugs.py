@@ -90,14 +90,15 @@ def _ascii_fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _romanise(word: str) -> list[str]:
+@lru_cache(maxsize=200_000)
+def _romanise(word: str) -> tuple[str, ...]:
     """One slug word per run of letters/digits, Han read as pinyin without spaces."""
     if _HAN.search(word):
         syllables = _pinyin()(word)
         text = "".join(s if s.isascii() else f" {s} " for s in syllables)
     else:
         text = word
-    return _ALNUM_RUN.findall(text.lower())
+    return tuple(_ALNUM_RUN.findall(text.lower()))
 
 
 def _truncate(parts: list[str], limit: int) -> str:
@@ -116,7 +117,7 @@ def slugify(title: str, limit: int = SLUG_MAX) -> str:
     """The URL slug of a (simplified) title: lowercase ASCII words joined by '-'."""
     parts: list[str] = []
     for word in _words(title):
-        parts.extend(_romanise(word))
+        parts.extend(_romanise(word))  # cached: the same words recur in every title
     if not parts:
         return FALLBACK_SLUG
     return _truncate(parts, limit)
