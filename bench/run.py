@@ -15,7 +15,9 @@ tool only; each cold build starts without output and without caches.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import platform
@@ -27,7 +29,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 if not __package__:
     # Run as `python bench/run.py …`: make the bench package importable.
@@ -322,6 +324,7 @@ def machine_info() -> dict[str, str]:
     except (OSError, ValueError, IndexError):
         pass
     return {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "load average (1, 5, 15 min)": " ".join(f"{x:.2f}" for x in os.getloadavg()),
             "cpu": cpu, "cores": str(os.cpu_count()), "memory": mem,
             "os": platform.platform(), "python": platform.python_version(),
             **tool_versions()}
@@ -381,6 +384,14 @@ def table(results: list[Measurement]) -> str:
     return "\n".join(rows)
 
 
+def warn_if_busy(quiet: bool) -> None:
+    # Two cores: anything else running skews every number. Say so up front.
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        _say(quiet, f"warning: load average {load:.2f} before the run; other processes "
+                    "are competing for the CPU and will skew the times")
+
+
 def _say(quiet: bool, message: str) -> None:
     if not quiet:
         print(message, file=sys.stderr, flush=True)
@@ -394,6 +405,26 @@ def corpus_root(articles: int, seed: int) -> Path:
     return WORK / f"corpus-{articles}-s{seed}"
 
 
+@contextlib.contextmanager
+def locked(root: Path, quiet: bool) -> Iterator[None]:
+    """Hold an exclusive lock on one corpus for as long as we use it.
+
+    Two runs on one corpus would regenerate, touch or restore it under each
+    other's feet (and measure each other's load): the second one waits.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f"{root.name}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _say(quiet, f"waiting for another bench run on {root} to finish …")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def prepare(articles: int, seed: int, quiet: bool) -> Corpus:
     root = corpus_root(articles, seed)
     start = time.perf_counter()
@@ -403,6 +434,12 @@ def prepare(articles: int, seed: int, quiet: bool) -> Corpus:
 
 
 def run(args: argparse.Namespace) -> int:
+    with locked(corpus_root(args.articles, args.seed), args.quiet):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    warn_if_busy(args.quiet)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = set(tools) - set(TOOLS)
     if unknown:
@@ -476,12 +513,17 @@ def growth(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     rows: list[dict] = []
+    warn_if_busy(args.quiet)
     for size in sizes:
-        corpus = prepare(size, args.seed, args.quiet)
-        ws = Workspace(corpus, WORK / f"out-{size}-s{args.seed}", args.jobs)
-        for tool in tools:
-            runs = [build(ws, tool, "cold", cold=True, label=f"-growth{r}")
-                    for r in range(args.repeat)]
+        with locked(corpus_root(size, args.seed), args.quiet):
+            corpus = prepare(size, args.seed, args.quiet)
+            ws = Workspace(corpus, WORK / f"out-{size}-s{args.seed}", args.jobs)
+            runs_by_tool: dict[str, list[Measurement]] = {tool: [] for tool in tools}
+            for r in range(args.repeat):  # interleaved, as in `run`
+                for tool in tools:
+                    runs_by_tool[tool].append(
+                        build(ws, tool, "cold", cold=True, label=f"-growth{r}"))
+        for tool, runs in runs_by_tool.items():
             wall = statistics.median(m.wall_s for m in runs)
             row = {"tool": tool, "articles": size, "wall_s": wall,
                    "cpu_s": statistics.median(m.cpu_s for m in runs),
@@ -545,7 +587,8 @@ def corpus_command(args: argparse.Namespace) -> int:
         return touch_command(args)
     root = Path(args.out) if args.out else corpus_root(args.articles, args.seed)
     start = time.perf_counter()
-    corpus = corpus_mod.generate(root, args.articles, args.seed)
+    with locked(root, args.quiet):
+        corpus = corpus_mod.generate(root, args.articles, args.seed)
     print(f"{corpus.articles} articles in {root} ({time.perf_counter() - start:.1f} s): "
           f"banmian/ pelican/ hugo/")
     return 0
@@ -556,6 +599,12 @@ def touch_command(args: argparse.Namespace) -> int:
     corpus = Corpus(root, args.articles, args.seed)
     if corpus_mod.read_manifest(corpus) is None:
         raise SystemExit(f"no corpus at {root}: run `python -m bench corpus` first")
+    with locked(root, args.quiet):
+        return _touch(args, corpus)
+
+
+def _touch(args: argparse.Namespace, corpus: Corpus) -> int:
+    root = corpus.root
     if args.restore:
         corpus_mod.restore(corpus)
         print("restored every touched article")
