@@ -57,15 +57,14 @@ class Measurement:
     # ru_maxrss: the largest resident set of the child or of any descendant
     # it waited for; a max, not a sum.
     peak_mib: float
-    # Sum of the resident sets of the whole process tree, sampled every
-    # 50 ms: catches worker pools whose memory adds up. Shared pages count
-    # once per process, so for forked workers this overstates.
+    # Memory of the whole process tree (summed PSS), sampled every 50 ms:
+    # catches worker pools whose memory adds up, which ru_maxrss cannot.
     tree_peak_mib: float
     extra: dict = field(default_factory=dict)
 
 
 class _TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and its descendants."""
+    """Samples the summed PSS of a process and its descendants."""
 
     def __init__(self, root_pid: int, interval: float = 0.05) -> None:
         super().__init__(daemon=True)
@@ -103,14 +102,24 @@ class _TreeSampler(threading.Thread):
                 if ppid in tree and pid not in tree:
                     tree.add(pid)
                     grew = True
-        total = 0
-        for pid in tree:
-            try:
-                with open(f"/proc/{pid}/statm", "rb") as f:
-                    total += int(f.read().split()[1]) * PAGE_SIZE
-            except (OSError, IndexError, ValueError):
-                continue
-        return total
+        return sum(_pss_bytes(pid) for pid in tree)
+
+
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size: a page shared by n processes counts 1/n in each,
+    so forked workers add up to what they really take; RSS if PSS is hidden."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class BuildFailed(RuntimeError):
@@ -139,7 +148,7 @@ def measure(tool: str, phase: str, command: Sequence[str | os.PathLike], *,
         raise BuildFailed(f"{tool} {phase} exited {child.returncode}; log {log}:\n{tail}")
     peak = usage.ru_maxrss / 1024  # KiB on Linux
     return Measurement(tool, phase, wall, usage.ru_utime + usage.ru_stime, peak,
-                       max(peak, sampler.peak_bytes / 2**20))
+                       sampler.peak_bytes / 2**20)
 
 
 # ---------------------------------------------------------------------------
@@ -499,14 +508,51 @@ def _run(args: argparse.Namespace) -> int:
     print(report)
     for name, value in checks.items():
         print(f"{name}: {json.dumps(value, ensure_ascii=False)}")
+    verdicts = targets(results, checks, args.articles)
+    for line in verdicts:
+        print(line)
     out = Path(args.json) if args.json else ws.out_root / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"articles": args.articles, "seed": args.seed, "machine": info,
-                               "results": [asdict(m) for m in results], "checks": checks},
+                               "results": [asdict(m) for m in results], "checks": checks,
+                               "targets": verdicts},
                               ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"results: {out}")
     visible = checks.get("banmian change visible")
     return 1 if isinstance(visible, dict) and not visible["ok"] else 0
+
+
+def targets(results: list[Measurement], checks: dict, articles: int) -> list[str]:
+    """Issue 7's targets, each with the number it was judged on."""
+    lines: list[str] = []
+
+    def verdict(name: str, ok: bool, detail: str) -> None:
+        lines.append(f"target {'PASS' if ok else 'FAIL'}: {name} ({detail})")
+
+    cold = _median_wall(results, "banmian", "cold")
+    pelican = _median_wall(results, "pelican", "cold")
+    if cold is not None and pelican is not None:
+        verdict("cold build ≤ 0.5 × Pelican", cold <= 0.5 * pelican,
+                f"{cold:.2f} s vs {pelican:.2f} s = {cold / pelican:.2f} ×")
+    one = _median_wall(results, "banmian", "one-change")
+    if one is not None:
+        verdict("one-article rebuild ≤ 1 s (judged: ≤ 1.5 s)", one <= 1.0, f"{one:.2f} s")
+    none = _median_wall(results, "banmian", "no-change")
+    if none is not None:
+        verdict("no-change rebuild ≤ 0.5 s", none <= 0.5, f"{none:.2f} s")
+    # The larger of the exact single-process peak and the sampled tree total.
+    peaks = [max(m.peak_mib, m.tree_peak_mib) for m in results if m.tool == "banmian"]
+    if peaks and articles >= 10_000:
+        verdict("peak memory ≤ 400 MiB at 10,000", max(peaks) <= 400, f"{max(peaks):.0f} MiB")
+    files = checks.get("banmian no-change files")
+    if isinstance(files, dict):
+        verdict("no-change rebuild rewrites no file", files["rewritten"] == 0,
+                f"{files['rewritten']} of {files['files']} rewritten")
+    visible = checks.get("banmian change visible")
+    if isinstance(visible, dict):
+        verdict("change shown in both editions", visible["ok"],
+                f"zh-hans {len(visible['zh-hans'])} file(s), zh-hant {len(visible['zh-hant'])}")
+    return lines
 
 
 def growth(args: argparse.Namespace) -> int:
