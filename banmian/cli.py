@@ -60,6 +60,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=_jobs, default=0, help="worker processes (default: every core)")
     build.add_argument("--quiet", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true", help="ignore and do not write the build cache")
+    build.add_argument("--timings", action="store_true", help="print the seconds each stage took")
 
     serve = commands.add_parser("serve", help="build, serve and rebuild on every save")
     source_option(serve)
@@ -183,6 +184,9 @@ def run_build(args: argparse.Namespace) -> int:
         return 1
     bar.close()
     report(result.warnings)
+    if args.timings:
+        for stage, seconds in result.stages:
+            print(f"  {stage:<18} {seconds:7.2f} s", file=sys.stderr)
     if not args.quiet:
         print(
             f"built {result.articles} articles: {result.written} files written, "

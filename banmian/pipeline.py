@@ -60,6 +60,20 @@ class BuildResult:
     seconds: float
     warnings: tuple[Problem, ...]
     output: Path
+    stages: tuple[tuple[str, float], ...] = ()  # where the time went, for --timings
+
+
+class Stopwatch:
+    """Seconds per build stage, so a slow build says which stage is slow."""
+
+    def __init__(self) -> None:
+        self.laps: list[tuple[str, float]] = []
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((stage, now - self._last))
+        self._last = now
 
 
 @dataclass
@@ -256,6 +270,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     default it is read from and saved to <source>/.banmian-cache.
     """
     started = time.perf_counter()
+    watch = Stopwatch()
     source = options.source.resolve()
     options = dataclasses.replace(options, source=source, output=options.output.resolve())
     jobs = options.jobs or default_jobs()
@@ -271,10 +286,12 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     # Earlier URLs of moved articles become redirects; lost ones are warned of.
     urls_plan = published_urls.plan(record, site)
     loaded.problems.extend(urls_plan.problems)
+    watch.lap("load")
 
     # Cache what was parsed, keyed by content, for the next build.
     cache.sources = {f"{a.file}:{a.digest}": a for a in loaded.content.articles}
     bodies = render_bodies(site.articles, cache, jobs)
+    watch.lap("markdown")
     if progress:
         progress("articles", len(bodies), len(bodies))
 
@@ -289,16 +306,21 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         renderer = Renderer(site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving)
         try:
             render_pages(renderer, tree, jobs, progress)
+            watch.lap("pages")
             for name, path in static_files(source):
                 tree.put(name, path.read_bytes())
             for name, data in published_urls.redirect_pages(urls_plan, site, renderer.redirect):
                 tree.put(name, data)
+            watch.lap("static+redirects")
             moved = published_urls.moved_list(urls_plan, site)
-            for name, data in extra_files(site, bodies, renderer, cache, moved):
-                tree.put(name, data)
+            for stage, files in extra_stages(site, bodies, renderer, cache, moved):
+                for name, data in files:
+                    tree.put(name, data)
+                watch.lap(stage)
         except jinja2.TemplateError as exc:
             raise ContentError(loaded.problems + [_template_problem(exc)]) from None
         tree.publish()
+        watch.lap("publish")
     except BaseException:
         tree.abandon()
         raise
@@ -312,6 +334,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     cache.bodies = {d: b for d, b in cache.bodies.items() if d in live}
     if options.use_cache:
         save_cache(source, cache)
+    watch.lap("cache")
     return BuildResult(
         articles=len(site.articles),
         written=tree.written,
@@ -319,25 +342,25 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         seconds=time.perf_counter() - started,
         warnings=tuple(p for p in loaded.problems if p.severity == "warning"),
         output=options.output,
+        stages=tuple(watch.laps),
     )
 
 
-def extra_files(
+def extra_stages(
     site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = ()
-) -> Iterator[tuple[str, bytes]]:
-    """Files other than pages: the calendar, feeds, sitemap, search index."""
+) -> Iterator[tuple[str, Iterable[tuple[str, bytes]]]]:
+    """Files other than pages, by stage: the calendar, feeds, sitemap, search index."""
     built_at = dt.datetime.now(dt.timezone.utc)
-    yield "issues.json", issues_json(site, moved)
-    yield "robots.txt", robots_txt(site.paper)
+    yield "issues.json", [("issues.json", issues_json(site, moved)), ("robots.txt", robots_txt(site.paper))]
     feeds = _optional_stage("feeds")
     if feeds is not None:
-        yield from feeds.feed_files(site, bodies, renderer.converters, built_at)
+        yield "feeds", feeds.feed_files(site, bodies, renderer.converters, built_at)
     sitemap = _optional_stage("sitemap")
     if sitemap is not None:
-        yield from sitemap.sitemap_files(site, built_at)
+        yield "sitemap", sitemap.sitemap_files(site, built_at)
     search = _optional_stage("search")
     if search is not None:
-        yield from search.search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
+        yield "search", search.search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
 
 
 def _optional_stage(name: str):  # type: ignore[no-untyped-def]
