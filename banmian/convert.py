@@ -30,7 +30,8 @@ VISIBLE_META = frozenset(
      "citation_title", "citation_journal_title", "citation_author", "citation_publisher", "application-name"}
 )
 
-TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:\"[^\"]*\"|'[^']*'|[^'\">])*)>", re.S)
+SPLIT = re.compile(r"(<!--.*?-->|<![^>]*>|</?[a-zA-Z][a-zA-Z0-9:-]*(?:\"[^\"]*\"|'[^']*'|[^'\">])*>)", re.S)
+TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)(.*)>\Z", re.S)
 ATTRIBUTE = re.compile(r"""(\s([a-zA-Z-:]+)\s*=\s*)("([^"]*)"|'([^']*)')""")
 LANG = re.compile(r"""\slang\s*=\s*["']?([A-Za-z-]+)""")
 NO_TRANSLATE = re.compile(r"""\stranslate\s*=\s*["']?no\b""")
@@ -55,6 +56,15 @@ class Converter:
             return text
         return self._opencc.convert(text)
 
+    def remembered(self, text: str) -> str:
+        """text(), memoised for the short strings that recur on every page."""
+        converted = self.memo.get(text)
+        if converted is None:
+            converted = self.text(text)
+            if len(text) <= MEMO_LIMIT and len(self.memo) < MEMO_SIZE:
+                self.memo[text] = converted
+        return converted
+
     def html(self, html: str) -> str:
         """Convert the visible text (and visible attributes) of an HTML page or fragment."""
         if self._opencc is None or html.isascii():
@@ -73,8 +83,17 @@ def _opencc(config: str):  # type: ignore[no-untyped-def]
 # character is in no dictionary, so no phrase can match across it.
 SEPARATOR = "\ue000"
 # Short runs (labels, page names, titles) repeat on every page: remembered.
-MEMO_LIMIT = 80
+MEMO_LIMIT = 160
 MEMO_SIZE = 50_000
+
+
+@lru_cache(maxsize=8192)
+def _classify(tag: str) -> tuple[bool, str, str]:
+    """(closing, lower-case name, attribute text) of a tag; name "" for comments."""
+    match = TAG.match(tag)
+    if match is None:
+        return False, "", ""
+    return bool(match.group(1)), match.group(2).lower(), match.group(3).rstrip()
 
 
 class _HtmlRun:
@@ -124,59 +143,52 @@ class _HtmlRun:
                 self.out[index] = self.converter.text(piece)
 
     def convert(self) -> str:
-        html = self.source
+        # re.split does the scanning in C: even items are text, odd items tags.
+        parts = SPLIT.split(self.source)
+        self.out = parts
         skip_name: str | None = None
         skip_depth = 0
-        position = 0
-        for match in TOKEN.finditer(html):
-            if match.start() > position:
-                self.out.append(html[position : match.start()])
-                if skip_name is None:
-                    self.run.append(len(self.out) - 1)
-            position = match.end()
-            closing, name, attrs = match.group(1), match.group(2), match.group(3)
-            if name is None:  # comment or doctype
-                self.out.append(match.group(0))
+        run = self.run
+        for index in range(0, len(parts), 2):
+            if parts[index] and skip_name is None:
+                run.append(index)
+            if index + 1 == len(parts):
+                break
+            tag = parts[index + 1]
+            closing, name, attrs = _classify(tag)
+            if not name:  # comment or doctype: not a boundary
                 continue
-            name = name.lower()
             if skip_name is not None:
-                self.out.append(match.group(0))
-                if name == skip_name and name not in VOID_ELEMENTS and not attrs.rstrip().endswith("/"):
+                if name == skip_name and name not in VOID_ELEMENTS and not attrs.endswith("/"):
                     skip_depth += -1 if closing else 1
                     if skip_depth == 0:
                         skip_name = None
                 continue
             if name not in INLINE_ELEMENTS:
                 self.flush()
-            if not closing and self._skips(name, attrs):
+                run = self.run
+            if closing:
+                continue
+            if name in SKIP_ELEMENTS or (attrs and self._skips(attrs)):
                 self.flush()
-                self.out.append(match.group(0))
+                run = self.run
                 if name not in VOID_ELEMENTS:
                     skip_name, skip_depth = name, 1
                 continue
-            self.out.append(self._tag(match.group(0), match.group(2), attrs) if attrs and not closing else match.group(0))
-        if position < len(html):
-            self.out.append(html[position:])
-            if skip_name is None:
-                self.run.append(len(self.out) - 1)
+            if attrs and not tag.isascii():
+                parts[index + 1] = self._tag(tag, name, attrs)
         self.flush()
         self.finish()
-        return "".join(self.out)
+        return "".join(parts)
 
-    def _skips(self, name: str, attrs: str) -> bool:
-        if name in SKIP_ELEMENTS:
+    def _skips(self, attrs: str) -> bool:
+        if "translate" in attrs and NO_TRANSLATE.search(attrs):
             return True
-        if not attrs:
-            return False
-        if NO_TRANSLATE.search(attrs):
-            return True
-        lang = LANG.search(attrs)
+        lang = LANG.search(attrs) if "lang" in attrs else None
         return bool(lang) and lang.group(1).lower() != self.converter.code.lower()
 
-    def _tag(self, tag: str, written_name: str, attrs: str) -> str:
-        if tag.isascii():
-            return tag
-        name = written_name.lower()
+    def _tag(self, tag: str, name: str, attrs: str) -> str:
+        written_name = tag[1 : 1 + len(name)]
         visible: tuple[str, ...] = VISIBLE_ATTRIBUTES
         if name == "meta":
             meta = META_NAME.search(attrs)
@@ -189,6 +201,6 @@ class _HtmlRun:
                 return match.group(0)
             quote = '"' if match.group(4) is not None else "'"
             value = match.group(4) if match.group(4) is not None else match.group(5)
-            return f"{match.group(1)}{quote}{self.converter.text(value)}{quote}"
+            return f"{match.group(1)}{quote}{self.converter.remembered(value)}{quote}"
 
-        return f"<{written_name}{ATTRIBUTE.sub(replace, attrs)}>"
+        return f"<{written_name}{ATTRIBUTE.sub(replace, attrs)}{tag[len(written_name) + 1 + len(attrs):]}"
