@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import sys
 import time
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
@@ -350,7 +351,11 @@ def extra_stages(
     site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = ()
 ) -> Iterator[tuple[str, Iterable[tuple[str, bytes]]]]:
     """Files other than pages, by stage: the calendar, feeds, sitemap, search index."""
-    built_at = dt.datetime.now(dt.timezone.utc)
+    # "Built at" is when the content last changed: the latest edition's date,
+    # not the clock. The same content then gives the same bytes, so an
+    # unchanged feed keeps its mtime and a cold build equals an incremental one.
+    zone = zoneinfo.ZoneInfo(site.paper.timezone)
+    built_at = dt.datetime.combine(site.latest.date, dt.time(0, 0), zone)
     yield "issues.json", [("issues.json", issues_json(site, moved)), ("robots.txt", robots_txt(site.paper))]
     feeds = _optional_stage("feeds")
     if feeds is not None:

@@ -1,0 +1,111 @@
+"""The on-disk cache: each kind of change invalidates exactly what it should."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import banmian.cache
+import banmian.pipeline
+from banmian.pipeline import BuildOptions, build
+from sitekit import copy_fixture, tree_bytes
+
+ARTICLE = "content/2025-03-02/A01/next-day.md"
+ARTICLE_PAGE = "zh-hant/2025-03-02/A01/diertian-de-toutiao-xinwen/index.html"
+OTHER_ISSUE_ARTICLE = "zh-hant/2025-02-28/01/eryue-zuihou-yitian/index.html"
+
+
+def run(source: Path, output: Path, jobs: int = 1):  # type: ignore[no-untyped-def]
+    return build(BuildOptions(source=source, output=output, jobs=jobs))
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def changed(before: dict[str, int], after: dict[str, int]) -> set[str]:
+    return {path for path, stamp in after.items() if before.get(path) != stamp}
+
+
+@pytest.fixture()
+def paper(tmp_path: Path) -> tuple[Path, Path]:
+    source = copy_fixture("paper", tmp_path)
+    output = tmp_path / "site"
+    run(source, output)
+    return source, output
+
+
+def same_as_cold(source: Path, output: Path, tmp_path: Path) -> None:
+    cold_source = tmp_path / "cold"
+    shutil.copytree(source, cold_source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=cold_source, output=tmp_path / "cold-site", jobs=1, use_cache=False))
+    assert tree_bytes(output) == tree_bytes(tmp_path / "cold-site")
+
+
+def test_no_change_rewrites_nothing(paper: tuple[Path, Path]) -> None:
+    source, output = paper
+    before = mtimes(output)
+    result = run(source, output)
+    assert result.written == 0
+    assert changed(before, mtimes(output)) == set()
+
+
+def test_body_edit_rewrites_only_what_shows_it(paper: tuple[Path, Path], tmp_path: Path) -> None:
+    source, output = paper
+    before = mtimes(output)
+    path = source / ARTICLE
+    path.write_text(path.read_text(encoding="utf-8").replace("第二天的正文", "第二天改写的正文"), encoding="utf-8")
+    run(source, output)
+    rewritten = changed(before, mtimes(output))
+    assert ARTICLE_PAGE in rewritten and ARTICLE_PAGE.replace("zh-hant", "zh-hans") in rewritten
+    assert OTHER_ISSUE_ARTICLE not in rewritten
+    assert "zh-hans/2025-03-01/index.html" not in rewritten
+    assert len([p for p in rewritten if p.endswith(".html")]) <= 12
+    assert "第二天改寫的正文" in (output / ARTICLE_PAGE).read_text(encoding="utf-8")
+    same_as_cold(source, output, tmp_path)
+
+
+def test_template_override_rerenders_its_pages(paper: tuple[Path, Path], tmp_path: Path) -> None:
+    source, output = paper
+    theme = Path(banmian.pipeline.THEME_ROOT) / "templates" / "article.html"
+    (source / "templates").mkdir()
+    text = theme.read_text(encoding="utf-8").replace('<article class="story">', '<article class="story house-style">')
+    (source / "templates" / "article.html").write_text(text, encoding="utf-8")
+    run(source, output)
+    assert "house-style" in (output / OTHER_ISSUE_ARTICLE).read_text(encoding="utf-8")
+    same_as_cold(source, output, tmp_path)
+
+
+def test_config_change_rerenders_everything_it_touches(paper: tuple[Path, Path], tmp_path: Path) -> None:
+    source, output = paper
+    config = source / "newspaper.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('title = "山城晚报"', 'title = "山城日报"'), encoding="utf-8")
+    run(source, output)
+    assert "山城日報" in (output / OTHER_ISSUE_ARTICLE).read_text(encoding="utf-8")
+    same_as_cold(source, output, tmp_path)
+
+
+def test_new_version_starts_clean(paper: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    source, output = paper
+    assert banmian.cache.load_cache(source).sources  # the cache is there
+    monkeypatch.setattr(banmian.cache, "STAMP", ("another version", (0, 0)))
+    assert not banmian.cache.load_cache(source).sources  # and is not trusted by another version
+
+
+def test_corrupt_cache_is_ignored(paper: tuple[Path, Path], tmp_path: Path) -> None:
+    source, output = paper
+    banmian.cache.cache_path(source).write_bytes(b"not a pickle")
+    result = run(source, output)
+    assert result.articles == 8
+    same_as_cold(source, output, tmp_path)
+
+
+def test_parallel_output_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A low threshold makes even the small fixture use the worker pool.
+    monkeypatch.setattr(banmian.pipeline, "PARALLEL_THRESHOLD", 1)
+    source = copy_fixture("paper", tmp_path)
+    build(BuildOptions(source=source, output=tmp_path / "one", jobs=1, use_cache=False))
+    build(BuildOptions(source=source, output=tmp_path / "two", jobs=2, use_cache=False))
+    assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
