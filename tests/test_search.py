@@ -1,0 +1,208 @@
+"""The search index builder and the query normaliser (banmian/search.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from banmian import search
+from banmian.pipeline import BuildOptions, build
+
+FIXTURE = Path(__file__).parent / "fixtures" / "search"
+
+
+# -- postings ---------------------------------------------------------------------
+@given(st.lists(st.integers(min_value=0, max_value=200_000), unique=True).map(sorted))
+@settings(max_examples=200)
+def test_postings_round_trip(ids: list[int]) -> None:
+    assert search.decode_postings(search.encode_postings(ids)) == ids
+
+
+def test_dense_postings_become_a_bitmap_and_stay_small() -> None:
+    every_other = list(range(0, 10_000, 2))
+    encoded = search.encode_postings(every_other)
+    assert encoded.startswith("=")
+    assert len(encoded) <= 10_000 // 6 + 2  # ~1 bit per document
+    assert search.decode_postings(encoded) == every_other
+
+
+def test_sparse_postings_are_gaps() -> None:
+    # gaps 6, 95, 4900 are stored minus one, in base 32; a letter below 32 ends a number
+    assert search.encode_postings([5, 100, 5000]) == search._varint(5) + search._varint(94) + search._varint(4899)
+    assert search._varint(5) == "F" and search._varint(94) == "ie"  # 94 = 2·32 + 30: "i" (32+2, more follows), "e" (30)
+    assert search.encode_postings([0, 1, 2]) == "=Bw"  # three in a row: the bitmap 0b111 is shorter
+
+
+# -- terms -----------------------------------------------------------------------------
+def words(text: str) -> set[str]:
+    return {t for t in map(search.term_text, search.han_terms(text)) if t}
+
+
+def test_han_terms_are_every_bigram_and_character_within_runs() -> None:
+    assert words("人才荟萃，创新") == {"人", "才", "荟", "萃", "创", "新", "人才", "才荟", "荟萃", "创新"}
+    assert "萃创" not in words("人才荟萃，创新")  # punctuation separates
+    assert words("绿色GPU算力") == {"绿", "色", "算", "力", "绿色", "算力"}
+    assert words("") == set()
+    assert words("年") == {"年"}
+
+
+@given(st.text(alphabet="人才荟萃创新绿色算力青海湖，。 ab5", max_size=40))
+def test_every_substring_of_two_han_characters_is_a_term(text: str) -> None:
+    terms = words(text)
+    for start in range(len(text) - 1):
+        pair = text[start : start + 2]
+        if all(search._HAN_RUN.match(c) for c in pair):
+            assert pair in terms
+
+
+def test_latin_terms_are_lowercased_words_and_numbers() -> None:
+    text = search._nfkc_lower("COP29 与 5G、ＧＰＵ（全角）2025年")
+    assert search.latin_terms(text) == {"cop29", "5g", "gpu", "2025"}
+
+
+def test_pinyin_terms_cover_runs_inside_words_and_heteronyms() -> None:
+    readings = search.pinyin_readings("青海湖绿色算力重庆", {})
+    terms = search.pinyin_terms("青海湖绿色算力", readings)
+    assert {"~qinghai", "~qinghaihu", "~lvse", "~lvsesuanli", "~sesuan"} <= terms
+    assert "~qing" not in terms  # single syllables are too common to be worth it
+    assert "~chongqing" in search.pinyin_terms("重庆", readings)
+
+
+# -- folding and the query normaliser ---------------------------------------------------
+@pytest.fixture(scope="module")
+def folding() -> dict[str, str]:
+    return search.fold_map(["s2tw"], [("着", "著")])
+
+
+def test_traditional_and_simplified_fold_to_one_form(folding: dict[str, str]) -> None:
+    assert search.normalise("綠色算力", folding) == search.normalise("绿色算力", folding) == "绿色算力"
+    assert search.normalise("頭髮", folding) == search.normalise("头发", folding)
+    assert search.normalise("裡面", folding) == search.normalise("裏面", folding) == search.normalise("里面", folding)
+
+
+def test_context_pairs_join_classes(folding: dict[str, str]) -> None:
+    # Pairs seen in converted text (看着 → 看著) join their characters' classes.
+    assert search.normalise("看著", folding) == search.normalise("看着", folding)
+    joined = search.fold_map([], [("甲", "乙")])
+    assert search.normalise("甲乙", joined) in ("甲甲", "乙乙")
+
+
+def test_normalise_folds_width_and_case(folding: dict[str, str]) -> None:
+    assert search.normalise("ＣＯＰ２９ Gpu", folding) == "cop29 gpu"
+
+
+def test_every_edition_text_folds_to_the_source(folding: dict[str, str]) -> None:
+    from banmian.convert import Converter
+
+    source = "中国联通阿里云万卡绿色算力项目落地西宁，头发干燥，看着皇后面条"
+    for config in ("s2t", "s2tw", "s2hk"):
+        converted = Converter(config, "zh-Hant").text(source)
+        pairs = list(zip(source, converted))
+        fold = search.fold_map([config], pairs)
+        assert search.normalise(converted, fold) == search.normalise(source, fold), config
+
+
+# -- the built index ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("search-index")
+    source = work / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=source, output=work / "site", use_cache=False))
+    return work / "site"
+
+
+def load(site: Path, path: str) -> dict:
+    return json.loads((site / "search" / path).read_text("utf-8"))
+
+
+def lookup(site: Path, term: str) -> list[int]:
+    manifest = load(site, "manifest.json")
+    shard = load(site, f"terms/{search.shard_of(term, manifest['shards'])}.json")
+    value = shard.get(term, "")
+    return search.decode_postings(value if isinstance(value, str) else value[0])
+
+
+def titles(site: Path, ids: list[int]) -> list[str]:
+    return [load(site, f"doc/{i}.json")["e"]["zh-Hans"]["t"] for i in ids]
+
+
+def test_every_search_file_is_json(built: Path) -> None:
+    files = list((built / "search").rglob("*"))
+    assert any(f.suffix == ".json" for f in files)
+    for path in files:
+        if path.is_file():
+            json.loads(path.read_text("utf-8"))
+
+
+def test_drafts_are_never_indexed(built: Path) -> None:
+    manifest = load(built, "manifest.json")
+    assert manifest["docs"] == 6
+    assert lookup(built, "紫罗") == []
+    for i in range(manifest["docs"]):
+        assert "紫罗兰" not in json.dumps(load(built, f"doc/{i}.json"), ensure_ascii=False)
+
+
+def test_title_body_and_fields_are_indexed(built: Path) -> None:
+    assert titles(built, lookup(built, "荟萃")) == ["高原科技城建设提速"]
+    assert titles(built, lookup(built, "cop29")) == ["高原科技城建设提速"]
+    assert set(titles(built, lookup(built, "莫昌"))) == {"青海湖裸鲤洄游季开启"}  # reporter
+    assert titles(built, lookup(built, "摘登")) == ["中国联通·阿里云万卡绿色算力项目落地西宁"]  # 栏目
+    assert len(lookup(built, "经济")) == 1  # 版名
+    assert titles(built, lookup(built, "~lvsesuanli")) == ["中国联通·阿里云万卡绿色算力项目落地西宁"]
+    assert len(lookup(built, "@a01")) == 4
+
+
+def test_ids_are_in_date_order_and_head_postings_mark_title_hits(built: Path) -> None:
+    dates = [load(built, f"doc/{i}.json")["d"] for i in range(6)]
+    assert dates == sorted(dates)
+    manifest = load(built, "manifest.json")
+    shard = load(built, f"terms/{search.shard_of('西宁', manifest['shards'])}.json")
+    every, head = shard["西宁"]
+    head_ids = search.decode_postings(every) if head == "*" else search.decode_postings(head)
+    assert set(titles(built, head_ids)) == {"中国联通·阿里云万卡绿色算力项目落地西宁", "西宁冬季供暖保障有力"}
+    assert len(search.decode_postings(every)) == 3
+
+
+def test_documents_carry_each_editions_display_text(built: Path) -> None:
+    doc = load(built, f"doc/{lookup(built, '头发')[0]}.json")
+    assert doc["e"]["zh-Hant"]["t"] == "青海湖裸鯉洄游季開啟"
+    assert doc["e"]["zh-Hant"]["u"].startswith("/zh-hant/2025-01-21/A01/")
+    assert "头发頭髮" in doc["x"]["zh-Hant"]  # the context fix a snippet needs
+    chars = load(built, "zh-hant/chars.json")["pairs"]
+    assert "发發" in chars  # and the character default it overrides
+
+
+def test_a_rebuild_after_editing_one_article_rewrites_only_what_it_touches(tmp_path: Path) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    output = tmp_path / "site"
+    build(BuildOptions(source=source, output=output))
+    before = {p: p.stat().st_mtime_ns for p in (output / "search").rglob("*.json")}
+    edited = next(f"search/doc/{i}.json" for i in range(6) if load(output, f"doc/{i}.json")["p"] == "A05")
+    article = source / "content" / "2025-01-20" / "A05" / "jingji.md"
+    article.write_text(article.read_text("utf-8") + "\n新增一句关于氢能示范的话。\n", "utf-8")
+    build(BuildOptions(source=source, output=output))
+    after = {p: p.stat().st_mtime_ns for p in (output / "search").rglob("*.json")}
+    assert before.keys() == after.keys()
+    changed = {p.relative_to(output).as_posix() for p in after if after[p] != before[p]}
+    manifest = load(output, "manifest.json")
+    new_terms = {"氢能", "能示", "示范", "氢", "新增", "增一", "一句", "句关", "关于", "于氢", "范的", "的话"}
+    touched_shards = {f"search/terms/{search.shard_of(t, manifest['shards'])}.json" for t in new_terms}
+    assert edited in changed
+    # 氢 is a new character: the fold map and character table may grow with it.
+    assert changed <= touched_shards | {edited, "search/fold.json", "search/zh-hant/chars.json"}
+    assert not any(p.startswith("search/doc/") and p != edited for p in changed)
+
+
+def test_shard_count_grows_with_the_archive_not_the_shard_size() -> None:
+    assert search._shard_count(1_000, None) == 1
+    small = search._shard_count(600 * search.SHARD_TARGET, None)
+    large = search._shard_count(6000 * search.SHARD_TARGET, None)
+    assert large >= 8 * small
+    assert search._shard_count(700 * search.SHARD_TARGET, small) == small  # kept: no mass rewrite
