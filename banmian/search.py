@@ -34,7 +34,7 @@ import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, islice, product, repeat
+from itertools import chain, repeat
 from operator import and_, sub
 from typing import Iterable, Iterator, Mapping, Sequence
 
@@ -218,12 +218,12 @@ def fold_map(configs: Iterable[str], pairs: Iterable[tuple[str, str]] = (), base
     for char in list(classes.parent):
         members[classes.find(char)].append(char)
     simplify = _char_conversions("t2s")
+    targets = set(simplify.values())
     folded: dict[str, str] = {}
     for root, group in members.items():
         group = sorted(set(group) | {root})
         # The representative is a simplified form when there is one, so the
         # folded text of a 简体 source is (almost always) the source itself.
-        targets = set(simplify.values())
         rep = min(group, key=lambda c: (c in simplify, c not in targets, not "\u4e00" <= c <= "\u9fff", c))
         folded.update({c: rep for c in group if c != rep})
     return folded
@@ -282,14 +282,15 @@ def latin_terms(text: str) -> set[str]:
 def pinyin_terms(title: str, readings: Mapping[str, Sequence[str]]) -> set[str]:
     """~ + the pinyin of each run of 2..PINYIN_SPAN Han characters of a title."""
     chars = [readings.get(c, ()) for c in title]
-    terms = set()
-    for start in range(len(chars)):
-        for end in range(start + 2, min(len(chars), start + PINYIN_SPAN) + 1):
-            run = chars[start:end]
-            if not all(run):
+    terms: set[str] = set()
+    for start, first in enumerate(chars):
+        spelled = list(first)
+        for following in chars[start + 1 : start + PINYIN_SPAN]:
+            if not following or not spelled:
                 break
-            for combination in islice(product(*run), PINYIN_COMBINATIONS):
-                terms.add("~" + "".join(combination))
+            # Each heteronym multiplies the spellings; a few are enough.
+            spelled = [a + b for a in spelled for b in following][:PINYIN_COMBINATIONS]
+            terms.update(map("~".__add__, spelled))
     return terms
 
 

@@ -8,7 +8,7 @@
 
   var PAGE = 10;            // results shown per step
   var MAX_TERMS = 8;        // term shards fetched per query at most
-  var BUDGET = 270000;      // bytes of index one query may fetch
+  var BUDGET = 280000;      // bytes of index one query may fetch (the limit is 300 KB)
   var ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   var HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{3134f}";
   var TOKEN = new RegExp("[" + HAN + "]+|[a-z0-9]+", "gu");
@@ -337,6 +337,7 @@
     var WIDTH = 90, BEFORE = 24;
     var start = 0;
     if (ranges.length) start = Math.max(0, ranges[0][0] - BEFORE);
+    if (start < 12) start = 0; // no "……" for a few characters
     // Start at a paragraph when one begins shortly before the hit.
     var para = chars.lastIndexOf("\n", ranges.length ? ranges[0][0] : 0);
     if (para >= start - 1 && para >= 0) start = para + 1;
@@ -405,6 +406,7 @@
 
   // -- one search ------------------------------------------------------------------------
   var current = 0; // a newer search makes older ones stop rendering
+  var docBytes = 6000; // a generous guess at one doc/<id>.json, refined as they arrive
   var state = null;
 
   function run(params) {
@@ -462,11 +464,18 @@
     var shown = 0;
     function step() {
       if (s.token !== current) return null;
-      if (shown >= PAGE || s.next >= ids.length || spent > BUDGET) return null;
-      var batch = ids.slice(s.next, s.next + Math.min(PAGE - shown, 10));
+      if (shown >= PAGE || s.next >= ids.length) return null;
+      // Never start a batch that could take the query past its budget.
+      var room = Math.floor((BUDGET - spent) / Math.max(docBytes, 2000));
+      var size = Math.min(PAGE - shown, 10, room);
+      if (size < 1) return null;
+      var before = spent;
+      var batch = ids.slice(s.next, s.next + size);
       s.next += batch.length;
       return Promise.all(batch.map(function (id) { return getJSON("doc/" + id + ".json"); })).then(function (docs) {
         if (s.token !== current) return null;
+        // The largest document seen sets the pace (bodies vary in length).
+        docBytes = Math.max(docBytes, (spent - before) / Math.max(1, batch.length) * 1.5);
         docs.forEach(function (doc) {
           if (!s.exact && !confirms(s.words, fold(allText(doc), s.foldMap))) { s.rejected++; return; }
           list.appendChild(renderResult(doc, s.words, s.foldMap, s.chars));

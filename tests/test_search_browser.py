@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -208,3 +209,69 @@ def test_every_json_file_parses(site: str, tmp_path: Path) -> None:
     for doc in range(manifest["docs"]):
         with urllib.request.urlopen(f"{site}/search/doc/{doc}.json") as response:
             assert "尚未发布" not in json.load(response)["e"]["zh-Hans"]["t"]
+
+
+# -- measurement on a generated archive (opt-in: BANMIAN_SEARCH_BENCH=6000) ---------------
+BENCH_ARTICLES = int(os.environ.get("BANMIAN_SEARCH_BENCH", "0"))
+BUDGET_BYTES = 300 * 1024
+BENCH_QUERIES = ("青海", "发展", "人才荟萃", "西宁", "高质量发展", "清洁能源产业高地", "綠色算力", "5G", "2025",
+                 "qinghai", "以清洁能源产业高地为抓手", "的", "生态 保护", "不存在的词语组合")
+
+
+@pytest.mark.skipif(not BENCH_ARTICLES, reason="set BANMIAN_SEARCH_BENCH=6000 to measure bytes per query")
+def test_bytes_fetched_per_query_on_a_generated_archive(browser: object, tmp_path: Path) -> None:
+    """Index a bench/corpus.py archive, serve it, and count the index bytes each query fetches."""
+    import time
+
+    from bench import corpus as bench_corpus
+    from banmian import search as search_stage
+    from banmian.cache import BuildCache
+    from banmian.pipeline import load_site, render_bodies
+
+    root = Path(__file__).resolve().parent.parent / "bench" / "work" / f"corpus-{BENCH_ARTICLES}-s1"
+    paper = bench_corpus.ensure(root, BENCH_ARTICLES).banmian
+    loaded = load_site(BuildOptions(source=paper, output=tmp_path / "unused"), BuildCache())
+    bodies = render_bodies(loaded.site.articles, BuildCache(), 2)
+    # The search page comes from the fixture build; the index is the archive's.
+    site_dir = tmp_path / "site"
+    fixture = tmp_path / "fixture"
+    shutil.copytree(FIXTURE, fixture, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=fixture, output=site_dir, use_cache=False))
+    shutil.rmtree(site_dir / "search")
+    from banmian.convert import Converter
+
+    converters = {e.code: Converter(e.opencc, e.code) for e in loaded.site.paper.editions}
+    started, cpu = time.perf_counter(), time.process_time()
+    files = list(search_stage.search_files(loaded.site, bodies, converters, {}))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    for name, data in files:
+        target = site_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    total = sum(len(d) for _, d in files)
+    print(f"\n{len(bodies)} articles: search_files {seconds:.2f} s wall, {cpu_seconds:.2f} s CPU (main process); "
+          f"{len(files)} files, {total / 2**20:.1f} MiB")
+
+    handler = functools.partial(QuietHandler, directory=str(site_dir))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    worst = 0
+    try:
+        for edition in ("zh-hans", "zh-hant"):
+            for query in BENCH_QUERIES:
+                context = browser.new_context()  # type: ignore[attr-defined]
+                page = context.new_page()
+                fetched: list[int] = []
+                page.on("response", lambda r: fetched.append(len(r.body())) if r.url.endswith(".json") else None)
+                page.goto(f"{base}/{edition}/search/?q={quote(query)}")
+                shown = results(page)
+                page.wait_for_load_state("networkidle")
+                context.close()
+                worst = max(worst, sum(fetched))
+                print(f"{edition} {query!r}: {len(fetched)} files, {sum(fetched) / 1024:.1f} KB — {shown['status']}")
+                assert sum(fetched) <= BUDGET_BYTES, query
+    finally:
+        server.shutdown()
+        server.server_close()
+    print(f"worst query: {worst / 1024:.1f} KB")
