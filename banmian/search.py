@@ -25,6 +25,7 @@ a pure function of its content, so an edit rewrites only the files it touches.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import multiprocessing
 import os
@@ -493,16 +494,26 @@ def _shard_count(total_bytes: int, previous: int | None) -> int:
     return shards
 
 
-def _issue_calendar(docs: Sequence[Doc]) -> list[list[object]]:
-    """[date, first id, count] per issue: the browser turns a date range into an id range."""
-    calendar: list[list[object]] = []
+def _issue_calendar(docs: Sequence[Doc]) -> dict[str, str]:
+    """The issues as the browser needs them to turn a date range into an id range.
+
+    Compact because every query fetches the manifest: per issue, the days
+    since the previous issue and its number of articles, as varints — about
+    three characters an issue, 11 KB for ten years of a daily.
+    """
+    days: list[tuple[dt.date, int]] = []
     for doc in docs:
-        day = doc.article.date.isoformat()
-        if calendar and calendar[-1][0] == day:
-            calendar[-1][2] += 1  # type: ignore[operator]
+        if days and days[-1][0] == doc.article.date:
+            days[-1] = (days[-1][0], days[-1][1] + 1)
         else:
-            calendar.append([day, doc.id, 1])
-    return calendar
+            days.append((doc.article.date, 1))
+    if not days:
+        return {"first": "", "runs": ""}
+    runs, previous = [], days[0][0]
+    for day, count in days:
+        runs.append(_varint((day - previous).days) + _varint(count))
+        previous = day
+    return {"first": days[0][0].isoformat(), "runs": "".join(runs)}
 
 
 def _pair_string(mapping: Mapping[str, str]) -> str:

@@ -210,9 +210,28 @@
     });
   }
 
+  // manifest.issues: per issue, days since the previous one and its article
+  // count, as varints; ids run in date order, so each issue is an id range.
+  function issueList(manifest) {
+    if (manifest._issues) return manifest._issues;
+    var out = [], numbers = [], value = 0, text = manifest.issues.runs || "";
+    for (var i = 0; i < text.length; i++) {
+      var digit = ALPHA.indexOf(text.charAt(i));
+      value = value * 32 + (digit & 31);
+      if (digit < 32) { numbers.push(value); value = 0; }
+    }
+    var day = Date.parse(manifest.issues.first + "T00:00:00Z"), first = 0;
+    for (var k = 0; k + 1 < numbers.length; k += 2) {
+      day += numbers[k] * 86400000;
+      out.push([new Date(day).toISOString().slice(0, 10), first, numbers[k + 1]]);
+      first += numbers[k + 1];
+    }
+    manifest._issues = out;
+    return out;
+  }
   function idRange(manifest, fromDate, toDate) {
     var lo = 0, hi = manifest.docs - 1;
-    var issues = manifest.issues;
+    var issues = issueList(manifest);
     if (fromDate) {
       lo = manifest.docs;
       for (var i = 0; i < issues.length; i++) if (issues[i][0] >= fromDate) { lo = issues[i][1]; break; }
@@ -502,7 +521,7 @@
   function fillFilters(manifest) {
     if (filled) return;
     filled = true;
-    var issues = manifest.issues;
+    var issues = issueList(manifest);
     if (issues.length) {
       [from, to].forEach(function (el) { el.min = issues[0][0]; el.max = issues[issues.length - 1][0]; });
     }

@@ -169,6 +169,12 @@ def test_ids_are_in_date_order_and_head_postings_mark_title_hits(built: Path) ->
     assert len(search.decode_postings(every)) == 3
 
 
+def test_manifest_issue_calendar_is_compact_runs(built: Path) -> None:
+    issues = load(built, "manifest.json")["issues"]
+    # 2025-01-19: 1 article (the draft is not counted), 01-20: 2, 01-21: 3 — one day apart.
+    assert issues == {"first": "2025-01-19", "runs": "AB" + "BC" + "BD"}
+
+
 def test_documents_carry_each_editions_display_text(built: Path) -> None:
     doc = load(built, f"doc/{lookup(built, '头发')[0]}.json")
     assert doc["e"]["zh-Hant"]["t"] == "青海湖裸鯉洄游季開啟"
