@@ -174,8 +174,30 @@ class BuildState:
 
     good: bool = False  # the output folder holds a complete site
     problems: tuple[str, ...] = ()  # of the last build; empty when it succeeded
+    # The output folder's inode when the last build failed. The pipeline swaps
+    # in a new folder (a new inode) when it publishes, a moment before build()
+    # returns and we learn of it: a request in that moment sees the new inode
+    # and so neither the fixed page under a stale overlay nor a stale error page.
+    failed_inode: int | None = None
     builds: int = 0
     first_done: threading.Event = field(default_factory=threading.Event)
+
+    def view(self, output: Path) -> tuple[bool, tuple[str, ...]]:
+        """(is there a site to serve, the problems to show over it)."""
+        problems = self.problems
+        if not problems:
+            return self.good, ()
+        inode = _inode(output)
+        if inode is not None and inode != self.failed_inode:
+            return True, ()  # published since the failure: the fix is being served
+        return self.good, problems
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 # -- building -------------------------------------------------------------------
@@ -251,13 +273,18 @@ class Builder(threading.Thread):
         try:
             return build(options, cache=self.cache)
         except ContentError as error:
-            self.state.problems = tuple(str(p) for p in error.problems) or ("build failed",)
+            self._failed(tuple(str(p) for p in error.problems) or ("build failed",))
         except Exception as exc:  # a bug must not take the preview down with it
             lines = traceback.format_exception_only(type(exc), exc)
-            self.state.problems = (f"internal error: {''.join(lines).strip()}",)
+            self._failed((f"internal error: {''.join(lines).strip()}",))
             if not self.stopping.is_set():
                 traceback.print_exc(file=self.log)
         return None
+
+    def _failed(self, problems: tuple[str, ...]) -> None:
+        # The inode first: a reader that sees the new problems sees it too.
+        self.state.failed_inode = _inode(self.options.output)
+        self.state.problems = problems
 
     def _say(self, result: BuildResult | None, changed: Sequence[str], first: bool, was_clean: bool) -> None:
         if self.stopping.is_set():
@@ -362,6 +389,7 @@ class SiteHandler(web.RequestHandler):
         self.root = root
         self.state = state
         self.script = script
+        self.problems: tuple[str, ...] = ()  # what this reply shows, read once
 
     def compute_etag(self) -> None:
         return None  # every reply is fresh: a preview must never show a stale page
@@ -375,8 +403,9 @@ class SiteHandler(web.RequestHandler):
         while not self.state.first_done.is_set():
             await asyncio.sleep(0.05)
         self.set_header("Cache-Control", "no-store")
-        if not self.state.good:
-            self._send(200, "text/html; charset=utf-8", error_page(self.state.problems, self.script), html_page=False)
+        servable, self.problems = self.state.view(self.root)
+        if not servable:
+            self._send(200, "text/html; charset=utf-8", error_page(self.problems, self.script), html_page=False)
             return
         target = resolve_path(self.root, path)
         if target is None:
@@ -405,9 +434,9 @@ class SiteHandler(web.RequestHandler):
 
     def _send(self, status: int, kind: str, data: bytes, *, html_page: bool) -> None:
         if html_page:
-            panel = overlay(self.state.problems, good=True) if self.state.problems else b""
+            panel = overlay(self.problems, good=True) if self.problems else b""
             data = inject(data, script=self.script, panel=panel)
-        if self.state.problems:
+        if self.problems:
             self.set_header("X-Banmian-Build", "failed")
         self.set_status(status)
         self.set_header("Content-Type", kind)
@@ -553,7 +582,8 @@ async def _serve(options: BuildOptions, host: str, listening: Listening, out: Te
             file=err,
         )
     drafts = "hidden (--no-drafts)" if not options.drafts else "shown, marked 草稿"
-    print(f"drafts {drafts}; watching {', '.join(WATCHED)}; press Ctrl-C to stop", file=err, flush=True)
+    print(f"drafts {drafts}; building into {options.output}", file=err)
+    print(f"watching {', '.join(WATCHED)}; press Ctrl-C to stop", file=err, flush=True)
     builder.start()
     try:
         await stop.wait()

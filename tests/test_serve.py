@@ -1,0 +1,336 @@
+"""The preview server, from outside: a real process on a free port, fetched over HTTP.
+
+Every test copies a fixture site, starts `python build.py serve --port 0`,
+reads the URL it prints, and kills the process at the end. Edits are
+followed by polling with a generous timeout: the tests say *that* a change
+is served, never how fast (bench/serve_latency.py measures that).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from banmian.serve import Watcher, inject, resolve_path
+from sitekit import ROOT, copy_fixture, run_cli
+
+TIMEOUT = 180.0  # a loaded CI machine builds slowly; a hang still fails
+ARTICLE = "2025-03-01/A02/nvzu-guniang/"  # economy.md, explicit slug
+ECONOMY = "content/2025-03-01/A02/economy.md"
+URL_LINE = re.compile(r"(http://[^\s/]+/)")
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[str]
+    source: Path
+    err_path: Path
+    url: str = ""
+    out_lines: list[str] = field(default_factory=list)
+
+    def stderr(self) -> str:
+        return self.err_path.read_text(encoding="utf-8", errors="replace")
+
+    def get(self, path: str) -> tuple[int, dict[str, str], str]:
+        try:
+            with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=60) as reply:
+                headers = {k.lower(): v for k, v in reply.headers.items()}
+                return reply.status, headers, reply.read().decode("utf-8")
+        except urllib.error.HTTPError as error:
+            headers = {k.lower(): v for k, v in error.headers.items()}
+            return error.code, headers, error.read().decode("utf-8")
+
+    def text(self, path: str) -> str:
+        return self.get(path)[2]
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def start(source: Path, tmp: Path, *extra: str) -> Server:
+    err_path = tmp / f"serve-{time.monotonic_ns()}.err"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "serve", "--source", str(source), "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=open(err_path, "w", encoding="utf-8"),
+        text=True,
+        encoding="utf-8",
+    )
+    server = Server(proc, source, err_path)
+    found = threading.Event()
+
+    def read() -> None:  # keeps the pipe drained for the whole life of the process
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            server.out_lines.append(line)
+            match = URL_LINE.search(line)
+            if match and not server.url:
+                server.url = match.group(1)
+                found.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not found.wait(TIMEOUT):
+        proc.kill()
+        raise AssertionError(f"no URL printed; stderr:\n{server.stderr()}")
+    server.get("")  # answered once the first build is done: edits after this are rebuilds
+    return server
+
+
+def wait_for(what: str, check: Callable[[], bool], server: Server) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        assert server.proc.poll() is None, f"the server died while waiting for {what}:\n{server.stderr()}"
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; stderr:\n{server.stderr()}")
+
+
+@pytest.fixture
+def paper(tmp_path: Path) -> Path:
+    return copy_fixture("paper", tmp_path)
+
+
+@pytest.fixture
+def serve(paper: Path, tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def run(*extra: str) -> Server:
+        server = start(paper, tmp_path, *extra)
+        started.append(server)
+        return server
+
+    yield run
+    for server in started:
+        server.stop()
+
+
+def append(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+# -- over HTTP -------------------------------------------------------------------------
+@pytest.mark.slow
+def test_serves_both_editions_with_the_reload_script(serve: Callable[..., Server]) -> None:
+    server = serve()
+    assert server.url.startswith("http://127.0.0.1:")
+    status, headers, hans = server.get("zh-hans/" + ARTICLE)
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert "女足姑娘长大了" in hans
+    assert '<script src="/livereload.js?port=' in hans
+    hant = server.text("zh-hant/" + ARTICLE)
+    assert "女足姑娘長大了" in hant and "/livereload.js?port=" in hant
+    status, headers, script = server.get("livereload.js")
+    assert status == 200 and "javascript" in headers["content-type"] and "LiveReload" in script
+    assert "banmian-overlay" not in hans
+
+
+@pytest.mark.slow
+def test_each_edit_is_served_in_both_editions(serve: Callable[..., Server]) -> None:
+    server = serve()
+    article = server.source / ECONOMY
+    for n in range(3):
+        marker = f"EDIT-{n}-MARK"  # Latin: OpenCC leaves it alone in 繁體
+        append(article, f"\n\n新的一段 {marker}。\n")
+        for edition in ("zh-hans", "zh-hant"):
+            wait_for(f"{marker} in {edition}", lambda: marker in server.text(f"{edition}/{ARTICLE}"), server)
+    assert "rebuilt" in server.stderr()
+
+
+@pytest.mark.slow
+def test_a_burst_of_saves_is_one_rebuild(serve: Callable[..., Server]) -> None:
+    server = serve()
+    article = server.source / ECONOMY
+    for n in range(5):  # as an editor's save, backup and format-on-save do
+        append(article, f"\n\n连续保存 BURST-{n}。\n")
+    wait_for("the last save", lambda: "BURST-4" in server.text("zh-hans/" + ARTICLE), server)
+    time.sleep(1.0)  # a second rebuild, if there were one, would be under way by now
+    assert server.stderr().count("rebuilt") == 1, server.stderr()
+
+
+@pytest.mark.slow
+def test_broken_front_matter_keeps_the_server_up_and_recovers(serve: Callable[..., Server]) -> None:
+    server = serve()
+    article = server.source / ECONOMY
+    good = article.read_text(encoding="utf-8")
+    article.write_text(good.replace("page: A02", "page: [A02"), encoding="utf-8")
+    page = "zh-hans/" + ARTICLE
+    wait_for("the overlay", lambda: "banmian-overlay" in server.text(page), server)
+    # Every page shows it, over the last good site, naming the file and line.
+    for path in (page, "zh-hant/" + ARTICLE, "zh-hans/", "no/such/page/"):
+        status, _, body = server.get(path)
+        assert "banmian-overlay" in body and ECONOMY in body, path
+        assert re.search(re.escape(ECONOMY) + r":\d+: front matter is not valid YAML", body)
+    assert "女足姑娘长大了" in server.text(page)  # the last good build is still underneath
+    assert re.search(re.escape(ECONOMY) + r":\d+: front matter", server.stderr())
+
+    article.write_text(good + "\n修好了 FIXED-MARK。\n", encoding="utf-8")
+    wait_for("recovery", lambda: "FIXED-MARK" in server.text(page), server)
+    assert "banmian-overlay" not in server.text(page)
+    assert "banmian-overlay" not in server.text("zh-hant/" + ARTICLE)
+
+
+@pytest.mark.slow
+def test_a_site_that_never_built_shows_the_problem_then_recovers(paper: Path, serve: Callable[..., Server]) -> None:
+    article = paper / ECONOMY
+    good = article.read_text(encoding="utf-8")
+    article.write_text(good.replace("---\ntitle", "---\ntitle: [unclosed\ntitle", 1), encoding="utf-8")
+    server = serve()
+    status, _, body = server.get("zh-hans/" + ARTICLE)
+    assert status == 200 and "banmian-overlay" in body and ECONOMY in body
+    assert "/livereload.js?port=" in body  # so the page reloads once it is fixed
+    article.write_text(good, encoding="utf-8")
+    wait_for("recovery", lambda: server.get("zh-hans/" + ARTICLE)[0] == 200
+             and "banmian-overlay" not in server.text("zh-hans/" + ARTICLE), server)
+    assert "女足姑娘长大了" in server.text("zh-hans/" + ARTICLE)
+
+
+@pytest.mark.slow
+def test_a_template_error_shows_the_template_and_recovers(serve: Callable[..., Server]) -> None:
+    server = serve()
+    override = server.source / "templates" / "article.html"
+    override.parent.mkdir(exist_ok=True)
+    override.write_text("{% extends 'base.html' %}\n{% block content %}{% if %}{% endblock %}\n", encoding="utf-8")
+    page = "zh-hans/" + ARTICLE
+    wait_for("the template overlay", lambda: "banmian-overlay" in server.text(page), server)
+    body = server.text(page)
+    assert "article.html" in body and "template error" in body
+    override.unlink()
+    wait_for("recovery", lambda: "banmian-overlay" not in server.text(page), server)
+
+
+@pytest.mark.slow
+def test_behaves_like_a_static_host(serve: Callable[..., Server]) -> None:
+    server = serve()
+    assert server.get("static/banmian.css")[1]["content-type"].startswith("text/css")
+    assert server.get("issues.json")[1]["content-type"].startswith("application/json")
+    assert "xml" in server.get("sitemap.xml")[1]["content-type"]
+    assert "xml" in server.get("zh-hans/feed.xml")[1]["content-type"]
+    assert server.get("static/banmian.css")[2] == (ROOT / "static" / "banmian.css").read_text(encoding="utf-8")
+
+    status, headers, body = server.get("zh-hant/2025-03-01/no-such-page/")
+    assert status == 404 and headers["content-type"].startswith("text/html")
+    assert "/livereload.js?port=" in body and "404" in body
+
+    # A folder without its slash is redirected, as static hosts do, keeping the query.
+    host = server.url.split("//")[1].rstrip("/")
+    connection = http.client.HTTPConnection(host, timeout=60)
+    connection.request("GET", "/zh-hans/search?q=%E9%87%8D%E5%BA%86")
+    reply = connection.getresponse()
+    assert reply.status in (301, 308) and reply.getheader("Location") == "/zh-hans/search/?q=%E9%87%8D%E5%BA%86"
+    connection.close()
+    status, _, body = server.get("zh-hant/2025-03-01")
+    assert status == 200 and "2025" in body
+    assert server.get("../../etc/passwd")[0] == 404
+    assert server.get("")[0] == 200
+
+
+@pytest.mark.slow
+def test_drafts_are_marked_in_serve_and_hidden_with_no_drafts(serve: Callable[..., Server], paper: Path, tmp_path: Path) -> None:
+    server = serve()
+    page = server.text("zh-hans/2025-03-01/A01/")
+    assert "草稿不应发布的秘密文章" in page and "草稿</mark>" in page
+    server.stop()
+    hidden = serve("--no-drafts")
+    assert "草稿不应发布的秘密文章" not in hidden.text("zh-hans/2025-03-01/A01/")
+    # The published build has neither the reload script nor the overlay.
+    result = run_cli("build", "--source", str(paper), "--output", str(tmp_path / "site"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    pages = list((tmp_path / "site").rglob("*.html"))
+    assert pages and not any(b"livereload" in p.read_bytes() for p in pages)
+    assert not (paper / "site").exists()  # serve built elsewhere, never into <source>/site
+
+
+# -- the command line -----------------------------------------------------------------
+def test_a_port_in_use_is_a_clear_message(paper: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("serve", "--source", str(paper), "--port", str(port))
+    assert result.returncode == 1
+    assert f"port {port}" in result.stderr and "already in use" in result.stderr and "--port 0" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_removes_the_preview(serve: Callable[..., Server]) -> None:
+    server = serve()
+    wait_for("the first build", lambda: "built" in server.stderr(), server)
+    output = Path(re.search(r"building into (\S+)", server.stderr()).group(1))  # type: ignore[union-attr]
+    assert (output / "index.html").is_file()
+    assert server.stop() == 0
+    assert "Traceback" not in server.stderr() and "stopped" in server.stderr()
+    assert not output.exists()
+
+
+@pytest.mark.slow
+def test_listening_on_every_address_says_so(serve: Callable[..., Server]) -> None:
+    server = serve("--host", "0.0.0.0")
+    assert "reachable from the network" in server.stderr()
+    assert server.get("zh-hans/")[0] == 200
+
+
+# -- the parts ------------------------------------------------------------------------
+def test_watcher_sees_new_changed_and_removed_files_but_not_editor_litter(tmp_path: Path) -> None:
+    (tmp_path / "content" / "d").mkdir(parents=True)
+    article = tmp_path / "content" / "d" / "a.md"
+    article.write_text("one", encoding="utf-8")
+    watcher = Watcher(tmp_path)
+    watcher.start()
+    assert watcher.changes() == set()
+    article.write_text("two!", encoding="utf-8")
+    (tmp_path / "content" / "d" / ".a.md.swp").write_text("x", encoding="utf-8")
+    (tmp_path / "content" / "d" / "a.md~").write_text("x", encoding="utf-8")
+    (tmp_path / "newspaper.toml").write_text("title = 'x'", encoding="utf-8")
+    assert watcher.changes() == {str(article), str(tmp_path / "newspaper.toml")}
+    # Same size, same second: a save by rename is still seen (new inode).
+    replacement = tmp_path / "content" / "d" / "b.tmp"
+    replacement.write_text("two?", encoding="utf-8")
+    os.replace(replacement, article)
+    assert watcher.changes() == {str(article)}
+    article.unlink()
+    assert watcher.changes() == {str(article)}
+
+
+def test_watcher_does_not_watch_the_output_inside_the_source(tmp_path: Path) -> None:
+    (tmp_path / "content" / "site").mkdir(parents=True)
+    watcher = Watcher(tmp_path, ignore=[tmp_path / "content" / "site"])
+    watcher.start()
+    (tmp_path / "content" / "site" / "index.html").write_text("x", encoding="utf-8")
+    assert watcher.changes() == set()
+
+
+def test_inject_puts_the_script_in_head_and_the_overlay_in_body() -> None:
+    page = b"<html><head><title>t</title></head><body><p>x</p></body></html>"
+    out = inject(page, script=b"<script></script>", panel=b"<div id=o></div>")
+    assert out == b"<html><head><title>t</title><script></script></head><body><p>x</p><div id=o></div></body></html>"
+    assert inject(b"bare", script=b"<s>") == b"<s>bare"
+
+
+def test_url_paths_never_leave_the_output(tmp_path: Path) -> None:
+    assert resolve_path(tmp_path, "zh-hans/2025-03-01/") == tmp_path / "zh-hans" / "2025-03-01"
+    assert resolve_path(tmp_path, "zh-hans/../../etc/passwd") is None
+    assert resolve_path(tmp_path, "") == tmp_path
