@@ -38,6 +38,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
+from urllib.parse import quote
 
 from tornado import httpserver, netutil, web
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
@@ -414,7 +415,7 @@ class SiteHandler(web.RequestHandler):
         if target.is_dir():
             if not path.endswith("/") and path != "":
                 query = f"?{self.request.query}" if self.request.query else ""
-                self.redirect(f"/{path}/{query}", permanent=True)
+                self.redirect(f"/{quote(path)}/{query}", permanent=True)
                 return
             target = target / "index.html"
         data = _read(target)
