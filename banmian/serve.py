@@ -45,7 +45,7 @@ from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 
 from .cache import BuildCache, load_cache
 from .config import CONFIG_NAME
-from .errors import ContentError, Problem
+from .errors import ContentError
 from .load import CONTENT_DIR
 from .pipeline import BuildOptions, BuildResult, build
 

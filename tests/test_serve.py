@@ -8,7 +8,9 @@ is served, never how fast (bench/serve_latency.py measures that).
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import json
 import os
 import re
 import signal
@@ -157,6 +159,33 @@ def test_each_edit_is_served_in_both_editions(serve: Callable[..., Server]) -> N
         for edition in ("zh-hans", "zh-hant"):
             wait_for(f"{marker} in {edition}", lambda: marker in server.text(f"{edition}/{ARTICLE}"), server)
     assert "rebuilt" in server.stderr()
+
+
+@pytest.mark.slow
+def test_an_open_page_is_told_to_reload_after_a_rebuild(serve: Callable[..., Server]) -> None:
+    from tornado.ioloop import IOLoop
+    from tornado.websocket import websocket_connect
+
+    server = serve()
+    article = server.source / ECONOMY
+
+    async def listen() -> dict[str, object]:
+        # The handshake livereload.js makes, then wait for the server's word.
+        socket_url = server.url.replace("http://", "ws://") + "livereload"
+        connection = await websocket_connect(socket_url, connect_timeout=60)
+        await connection.write_message(json.dumps({"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]}))
+        hello = json.loads(await connection.read_message())  # type: ignore[arg-type]
+        assert hello["command"] == "hello"
+        await connection.write_message(json.dumps({"command": "info", "url": server.url}))
+        await asyncio.sleep(0.5)  # the server registers the page on "info"
+        append(article, "\n\n重新载入 RELOAD-MARK。\n")
+        message = await asyncio.wait_for(connection.read_message(), TIMEOUT)
+        connection.close()
+        return json.loads(message)  # type: ignore[arg-type]
+
+    message = IOLoop.current().run_sync(listen, timeout=TIMEOUT + 30)
+    assert message["command"] == "reload"
+    assert "RELOAD-MARK" in server.text("zh-hant/" + ARTICLE)  # the reload comes after the rebuild
 
 
 @pytest.mark.slow
