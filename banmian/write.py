@@ -17,11 +17,15 @@ import fcntl
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Mapping
 
 RENAME_EXCHANGE = 2
+TRASH_GRACE_SECONDS = 600
 AT_FDCWD = -100
 
 
@@ -89,6 +93,13 @@ class OutputTree:
         # published, so it is safe to remove (we hold the lock).
         for stale in self.output.parent.glob(f".{self.output.name}.staging-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        # Old sites whose remover was killed; young ones are still being removed.
+        for trash in self.output.parent.glob(f".{self.output.name}.trash-*"):
+            try:
+                if time.time() - trash.stat().st_mtime > TRASH_GRACE_SECONDS:
+                    shutil.rmtree(trash, ignore_errors=True)
+            except OSError:
+                pass
 
     def reuse(self, path: str, fingerprint: str) -> bool:
         """Link the published file when it was made from the same inputs."""
@@ -143,9 +154,31 @@ class OutputTree:
     def publish(self) -> None:
         if self.output.exists():
             _exchange(self.staging, self.output)
-            shutil.rmtree(self.staging, ignore_errors=True)  # now the old site
+            self._discard(self.staging)  # it now holds the old site
         else:
             os.rename(self.staging, self.output)
+
+    def _discard(self, old_site: Path) -> None:
+        """Remove the replaced site without making the build wait for it.
+
+        The new site is already published; deleting tens of thousands of old
+        files can take longer than the whole incremental build, so a detached
+        process does it. Leftovers of a remover that was killed are cleared by
+        a later build.
+        """
+        trash = self.output.with_name(f".{self.output.name}.trash-{os.getpid()}-{time.monotonic_ns()}")
+        try:
+            os.rename(old_site, trash)
+            subprocess.Popen(
+                [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", str(trash)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError:
+            shutil.rmtree(old_site, ignore_errors=True)
+            shutil.rmtree(trash, ignore_errors=True)
 
     def abandon(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
