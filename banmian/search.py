@@ -32,6 +32,7 @@ import os
 import re
 import unicodedata
 import zlib
+from array import array
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from functools import lru_cache
@@ -366,9 +367,11 @@ def invert(docs: Sequence[Doc], pinyin: Mapping[str, Sequence[str]]) -> Inverted
     step = -(-len(docs) // jobs)
     ranges = [(start, min(len(docs), start + step)) for start in range(0, len(docs), step)]
     try:
-        # fork: the workers inherit the documents instead of receiving them pickled.
-        with multiprocessing.get_context("fork").Pool(len(ranges)) as pool:
-            parts = pool.map(_invert_worker, ranges)
+        # fork: the workers inherit the documents instead of receiving them
+        # pickled; this process indexes the first range meanwhile.
+        with multiprocessing.get_context("fork").Pool(len(ranges) - 1) as pool:
+            pending = pool.map_async(_invert_worker, ranges[1:])
+            parts = [_invert_range(docs, pinyin, *ranges[0])] + pending.get()
     finally:
         _WORK = None
     merged = parts[0]
@@ -378,7 +381,7 @@ def invert(docs: Sequence[Doc], pinyin: Mapping[str, Sequence[str]]) -> Inverted
             for term, ids in extra.items():
                 have = target.get(term)
                 if have is None:
-                    target[term] = ids
+                    target[term] = list(ids)
                 else:
                     have.extend(ids)
     return merged
@@ -398,7 +401,12 @@ def _cores() -> int:
 def _invert_worker(bounds: tuple[int, int]) -> Inverted:
     assert _WORK is not None
     docs, pinyin = _WORK
-    return _invert_range(docs, pinyin, *bounds)
+    done = _invert_range(docs, pinyin, *bounds)
+    # Arrays pickle as raw bytes; lists of ints would cost more than indexing them.
+    return Inverted(
+        {term: array("I", ids) for term, ids in done.all.items()},
+        {term: array("I", ids) for term, ids in done.head.items()},
+    )
 
 
 def _invert_range(docs: Sequence[Doc], pinyin: Mapping[str, Sequence[str]], start: int, stop: int) -> Inverted:
