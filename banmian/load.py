@@ -340,7 +340,7 @@ def _parse_issue(path: Path, shown: str, problems: list[Problem]) -> IssueMeta |
     try:
         date = raw_date if isinstance(raw_date, dt.date) else dt.date.fromisoformat(str(raw_date))
     except ValueError:
-        problems.append(Problem(shown, line_of("date"), f"no valid date: set date = 2025-01-21 or name the folder so"))
+        problems.append(Problem(shown, line_of("date"), "no valid date: set date = 2025-01-21 or name the folder so"))
         return None
     for key in data:
         if key not in ("date", "number", "note", "pages"):

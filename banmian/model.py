@@ -7,8 +7,10 @@ stages (load → resolve → convert → render → write) build and read them.
 from __future__ import annotations
 
 import datetime as dt
+import html as htmllib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping, NoReturn
 
 PAGE_CODE = re.compile(r"^([A-Z]*)(\d+)$")
@@ -120,13 +122,36 @@ class ArticleSource:
         return self.lines.get(key)
 
 
+_TAGS = re.compile(r"<[^>]+>")
+_BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|div|tr|table|pre)>", re.I)
+_FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
+
+
 @dataclass(frozen=True)
 class Body:
-    """An article's body, rendered once and shared by pages, feeds and search."""
+    """An article's body, rendered once and shared by pages, feeds and search.
+
+    Only the HTML is kept in the build cache; the plain text and the lead are
+    derived when first asked for, which an incremental build rarely does.
+    """
 
     html: str
-    text: str  # plain text, one paragraph a line (search, summaries)
-    lead: str  # plain text of the first paragraph
+
+    @cached_property
+    def text(self) -> str:
+        """Plain text, one paragraph a line (search, summaries)."""
+        text = _BLOCK_END.sub(lambda m: m.group(0) + "\n", self.html)
+        text = htmllib.unescape(_TAGS.sub("", text))
+        return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+    @cached_property
+    def lead(self) -> str:
+        """Plain text of the first paragraph."""
+        match = _FIRST_PARAGRAPH.search(self.html)
+        return htmllib.unescape(_TAGS.sub("", match.group(1))).strip() if match else ""
+
+    def __getstate__(self) -> dict[str, str]:
+        return {"html": self.html}
 
 
 @dataclass(frozen=True)

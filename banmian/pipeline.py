@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
-import sys
 import time
 import zoneinfo
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from .config import CONFIG_NAME, load_config
 from .errors import ContentError, Problem, errors_in
 from .issues_json import issues_json
 from .load import CONTENT_DIR, Content, load_content
-from .model import Article, ArticleSource, Body, Newspaper, Site
+from .model import Article, Body, Newspaper, Site
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint
 from .resolve import resolve
 from .write import OutputLocked, OutputTree, Written

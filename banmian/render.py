@@ -9,8 +9,6 @@ after one edit touch only the pages that show that edit.
 from __future__ import annotations
 
 import hashlib
-import html as htmllib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,9 +19,6 @@ from .convert import Converter
 from .model import Article, Body, Edition, Issue, Page, Site, chinese_date
 
 SUMMARY_LENGTH = 110
-_TAGS = re.compile(r"<[^>]+>")
-_BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|div|tr|table|pre)>", re.I)
-_FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 
 
 # -- article bodies ------------------------------------------------------------
@@ -38,18 +33,7 @@ class MarkdownRenderer:
     def __call__(self, source: str) -> Body:
         self._md.reset()
         html = self._md.convert(source)
-        return Body(html=html, text=plain_text(html), lead=_lead(html))
-
-
-def plain_text(html: str) -> str:
-    text = _BLOCK_END.sub(lambda m: m.group(0) + "\n", html)
-    text = htmllib.unescape(_TAGS.sub("", text))
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def _lead(html: str) -> str:
-    match = _FIRST_PARAGRAPH.search(html)
-    return htmllib.unescape(_TAGS.sub("", match.group(1))).strip() if match else ""
+        return Body(html=html)
 
 
 def summary_of(article: Article, body: Body) -> str:
