@@ -24,11 +24,14 @@ from . import published as published_urls
 from .cache import BuildCache, load_cache, save_cache
 from .config import CONFIG_NAME, load_config
 from .errors import ContentError, Problem, errors_in
+from .feeds import feed_files
 from .issues_json import issues_json
 from .load import CONTENT_DIR, Content, load_content
 from .model import Article, Body, Newspaper, Site
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint
 from .resolve import resolve
+from .search import search_files
+from .sitemap import sitemap_files
 from .write import OutputLocked, OutputTree, Written
 
 THEME_ROOT = Path(__file__).resolve().parent.parent
@@ -356,28 +359,9 @@ def extra_stages(
     zone = zoneinfo.ZoneInfo(site.paper.timezone)
     built_at = dt.datetime.combine(site.latest.date, dt.time(0, 0), zone)
     yield "issues.json", [("issues.json", issues_json(site, moved)), ("robots.txt", robots_txt(site.paper))]
-    feeds = _optional_stage("feeds")
-    if feeds is not None:
-        yield "feeds", feeds.feed_files(site, bodies, renderer.converters, built_at)
-    sitemap = _optional_stage("sitemap")
-    if sitemap is not None:
-        yield "sitemap", sitemap.sitemap_files(site, built_at)
-    search = _optional_stage("search")
-    if search is not None:
-        yield "search", search.search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
-
-
-def _optional_stage(name: str):  # type: ignore[no-untyped-def]
-    # TEMPORARY while the feeds, sitemap and search stages are being written in
-    # parallel: each is called once its module exists. Removed at integration.
-    import importlib
-
-    try:
-        return importlib.import_module(f"banmian.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"banmian.{name}":
-            raise
-        return None
+    yield "feeds", feed_files(site, bodies, renderer.converters, built_at)
+    yield "sitemap", sitemap_files(site, built_at)
+    yield "search", search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
 
 
 def _template_problem(exc: jinja2.TemplateError) -> Problem:
