@@ -323,7 +323,9 @@ def _rss_item(entry: Entry) -> _Node:
         _Node("guid", (("isPermaLink", "true"),), entry.link),
         _node("pubDate", rfc822(entry.published)),
         # RSS's own <author> must be an e-mail address; reporters have names.
-        *(_node("dc:creator", name) for name in entry.authors),
+        # Several reporters share one byline, as printed (张三、李四): feed
+        # readers show a single author field, and only the last of several.
+        *((_node("dc:creator", "、".join(entry.authors)),) if entry.authors else ()),
         *(_node("category", c) for c in entry.categories),
         # description is HTML in RSS; the summary is plain text, so escape it once as HTML.
         _node("description", htmllib.escape(entry.summary, quote=False)),
@@ -365,7 +367,7 @@ def _atom_entry(entry: Entry) -> _Node:
         _Node("link", (("rel", "alternate"), ("type", "text/html"), ("href", entry.link))),
         _node("published", rfc3339(entry.published)),
         _node("updated", rfc3339(entry.published)),
-        *(_Node("author", (), None, (_node("name", name),)) for name in entry.authors),
+        *((_Node("author", (), None, (_node("name", "、".join(entry.authors)),)),) if entry.authors else ()),
         *(_Node("category", (("term", c),)) for c in entry.categories),
         _Node("summary", (("type", "text"),), entry.summary),
     ]
