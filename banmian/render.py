@@ -340,7 +340,7 @@ class Renderer:
         context.update(
             kind="sections",
             sections=[
-                (name, section_url(self.paper, edition, slug), section_url(self.paper, edition, slug) + "feed.xml")
+                (name, section_url(self.paper, edition, slug) + "feed.xml", section_url(self.paper, edition, slug) + "atom.xml")
                 for name, slug in self.site.section_slugs.items()
             ],
         )
