@@ -558,13 +558,32 @@ def run_serve(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _stopper(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Callable[[int, object], None]:
+    """The handler of SIGINT and SIGTERM: stop the server, never a traceback.
+
+    Not loop.add_signal_handler: the build's worker processes are forked from
+    this one and would inherit its wakeup socket, so the SIGTERM with which a
+    worker pool is shut down at the end of every parallel build would reach
+    the server as its own. Workers inherit this handler instead, and act on
+    the pid: Ctrl-C (sent to the whole process group) is left to the server,
+    which ends the pool; SIGTERM ends the worker as it would have.
+    """
+    server_pid = os.getpid()
+
+    def handle(signum: int, frame: object) -> None:
+        if os.getpid() == server_pid:
+            loop.call_soon_threadsafe(stop.set)
+        elif signum != signal.SIGINT:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    return handle
+
+
 async def _serve(options: BuildOptions, host: str, listening: Listening, out: TextIO, err: TextIO) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    # Our own SIGINT handler, not KeyboardInterrupt: build workers forked from
-    # this process inherit it and so do not die with a traceback on Ctrl-C.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    previous = {signum: signal.signal(signum, _stopper(loop, stop)) for signum in (signal.SIGINT, signal.SIGTERM)}
 
     state = BuildState()
     server = httpserver.HTTPServer(application(options.output, state, listening.port))
@@ -590,8 +609,8 @@ async def _serve(options: BuildOptions, host: str, listening: Listening, out: Te
         await stop.wait()
     finally:
         server.stop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         # A build in progress is let finish briefly so its staging folder is
         # not left half-written; the next build would clear it anyway.
         builder.stop(wait=5.0)

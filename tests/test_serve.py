@@ -292,6 +292,23 @@ def test_drafts_are_marked_in_serve_and_hidden_with_no_drafts(serve: Callable[..
     assert not (paper / "site").exists()  # serve built elsewhere, never into <source>/site
 
 
+@pytest.mark.slow
+def test_survives_a_first_build_with_worker_processes(tmp_path: Path) -> None:
+    # Over PARALLEL_THRESHOLD pages the first build forks a worker pool, whose
+    # shutdown signals its workers; those signals must not stop the server.
+    from bench.corpus import generate
+
+    corpus = generate(tmp_path / "corpus", 240)
+    server = start(corpus.banmian, tmp_path)
+    try:
+        wait_for("the first build", lambda: "built 240 articles" in server.stderr(), server)
+        time.sleep(1.0)
+        assert server.proc.poll() is None, server.stderr()
+        assert server.get("zh-hant/")[0] == 200
+    finally:
+        server.stop()
+
+
 # -- the command line -----------------------------------------------------------------
 def test_a_port_in_use_is_a_clear_message(paper: Path) -> None:
     with socket.socket() as busy:
