@@ -575,7 +575,8 @@ def growth(args: argparse.Namespace) -> int:
                    "cpu_s": statistics.median(m.cpu_s for m in runs),
                    "peak_mib": max(m.peak_mib for m in runs),
                    "tree_peak_mib": max(m.tree_peak_mib for m in runs),
-                   "ms_per_article": 1000 * wall / size}
+                   "ms_per_article": 1000 * wall / size,
+                   "cpu_ms_per_article": 1000 * statistics.median(m.cpu_s for m in runs) / size}
             rows.append(row)
             _say(args.quiet, f"  {tool:8} {size:6} articles  wall {wall:7.2f} s  "
                              f"{row['ms_per_article']:6.2f} ms/article  "
@@ -593,12 +594,13 @@ def growth(args: argparse.Namespace) -> int:
 
 
 def growth_table(rows: list[dict]) -> str:
-    lines = ["| tool | articles | wall s | CPU s | peak MiB | tree MiB | ms / article |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| tool | articles | wall s | CPU s | peak MiB | tree MiB | wall ms / article "
+             "| CPU ms / article |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['tool']} | {r['articles']:,} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
                      f"{r['peak_mib']:.0f} | {r['tree_peak_mib']:.0f} | "
-                     f"{r['ms_per_article']:.2f} |")
+                     f"{r['ms_per_article']:.2f} | {r['cpu_ms_per_article']:.2f} |")
     return "\n".join(lines)
 
 
@@ -607,21 +609,33 @@ def plot_growth(rows: list[dict], png: Path, info: dict[str, str]) -> None:
 
     matplotlib.use("Agg")  # no display here, and none needed
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for tool in dict.fromkeys(r["tool"] for r in rows):
         mine = [r for r in rows if r["tool"] == tool]
         xs = [r["articles"] for r in mine]
-        left.plot(xs, [r["wall_s"] for r in mine], marker="o", label=tool)
-        right.plot(xs, [r["ms_per_article"] for r in mine], marker="o", label=tool)
-    left.set(xlabel="articles", ylabel="cold build, wall seconds", title="Build time")
+        line, = left.plot(xs, [r["wall_s"] for r in mine], marker="o", label=f"{tool} wall")
+        left.plot(xs, [r["cpu_s"] for r in mine], marker="s", linestyle="--",
+                  color=line.get_color(), label=f"{tool} CPU")
+        right.plot(xs, [r["ms_per_article"] for r in mine], marker="o",
+                   color=line.get_color(), label=f"{tool} wall")
+        # CPU time is the steadier measure when other processes share the cores.
+        right.plot(xs, [r["cpu_ms_per_article"] for r in mine], marker="s", linestyle="--",
+                   color=line.get_color(), label=f"{tool} CPU")
+    left.set(xlabel="articles", ylabel="cold build, seconds (log)", title="Build time",
+             yscale="log")
     right.set(xlabel="articles", ylabel="ms per article", title="Time per article",
               ylim=(0, None))
+    sizes = sorted({r["articles"] for r in rows})
     for ax in (left, right):
         ax.set_xscale("log")
+        ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(True, alpha=0.3)
         ax.legend()
-    fig.suptitle(f"Cold builds, {info['cores']} cores, {info['date'][:10]}")
+    fig.suptitle(f"Cold builds, {info['cores']} cores, {info['date'][:10]}, "
+                 f"load average {info['load average (1, 5, 15 min)'].split()[0]}")
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110)
