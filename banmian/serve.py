@@ -225,7 +225,6 @@ class Builder(threading.Thread):
         self.on_built = on_built
         self.log = log
         self.stopping = threading.Event()
-        self.busy = threading.Event()
 
     def run(self) -> None:
         # The snapshot comes first: a save during the first build is seen after it.
@@ -234,15 +233,18 @@ class Builder(threading.Thread):
         pending: set[str] = set()
         last_change = 0.0
         while not self.stopping.is_set():
-            changed = self.watcher.changes()
-            now = time.monotonic()
-            if changed:
-                pending |= changed
-                last_change = now
-            elif pending and now - last_change >= QUIET_SECONDS:
-                self.rebuild(sorted(pending))
-                pending = set()
-                continue  # look again at once: saves during the build wait for us
+            try:
+                changed = self.watcher.changes()
+                now = time.monotonic()
+                if changed:
+                    pending |= changed
+                    last_change = now
+                elif pending and now - last_change >= QUIET_SECONDS:
+                    batch, pending = sorted(pending), set()
+                    self.rebuild(batch)
+                    continue  # look again at once: saves during the build wait for us
+            except Exception:  # keep watching: a server that stops rebuilding is a silent lie
+                traceback.print_exc(file=self.log)
             self.stopping.wait(self.watcher.interval)
 
     def stop(self, wait: float) -> None:
@@ -251,12 +253,8 @@ class Builder(threading.Thread):
             self.join(wait)
 
     def rebuild(self, changed: Sequence[str], first: bool = False) -> None:
-        self.busy.set()
         was_good, old_problems = self.state.good, self.state.problems
-        try:
-            result = self._build(first)
-        finally:
-            self.busy.clear()
+        result = self._build(first)
         if self.stopping.is_set():
             return
         if result is not None:
