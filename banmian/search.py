@@ -16,7 +16,7 @@ Layout under the output root (N documents, S term shards, S a power of two):
     search/doc/<id>.json        one article: display fields per edition, text
 
 Why this shape: a query fetches the manifest, the fold map, a few term
-shards and the documents it shows; term shards are ~8 KB and their count
+shards and the documents it shows; term shards are ~6 KB and their count
 grows with the archive, so one query stays within a few hundred KB at any
 size. Document ids are in date order (new issues append), and every file is
 a pure function of its content, so an edit rewrites only the files it touches.
@@ -246,8 +246,8 @@ def normalise(text: str, folding: Mapping[str, str]) -> str:
 
 
 # -- terms -----------------------------------------------------------------------
-def han_terms(text: str) -> set[int]:
-    """Every Han bigram and single character of (lowercased) text, as integers.
+def han_terms(text: str, singles: bool = True) -> set[int]:
+    """Every Han bigram and (unless not singles) single character of text, as integers.
 
     Integers, not strings: a bigram is the two code points packed in 64 bits,
     made for a whole text at once with memoryview copies, which is several
@@ -265,8 +265,26 @@ def han_terms(text: str) -> set[int]:
     view[0::2] = codes[:-1]
     view[1::2] = codes[1:]
     grams = set(memoryview(pairs).cast("Q"))
-    grams.update(set(map(and_, grams, repeat(_LOW32))))
+    if singles:
+        grams.update(set(map(and_, grams, repeat(_LOW32))))
     return grams
+
+
+def add_singles(index: dict[object, list[int]]) -> None:
+    """Give every character the postings of the bigrams it starts.
+
+    Bodies are inverted without their single characters (singles=False): a
+    character is in a text exactly when a bigram starts with it or it ends a
+    run, which han_terms keeps as (c, 0) = c. Uniting postings once per
+    character here is much cheaper than a posting per character per article.
+    """
+    starts: defaultdict[int, list[list[int]]] = defaultdict(list)
+    for key, ids in index.items():
+        if isinstance(key, int) and key > _LOW32 and key & _LOW32:
+            starts[key & _LOW32].append(ids)
+    for char, lists in starts.items():
+        own = index.get(char)
+        index[char] = sorted(set(own or ()).union(*lists))
 
 
 def term_text(code: int) -> str | None:
@@ -361,7 +379,9 @@ def invert(docs: Sequence[Doc], pinyin: Mapping[str, Sequence[str]]) -> Inverted
     """Postings of every term; split over the cores when the archive is large."""
     jobs = _cores()
     if jobs < 2 or len(docs) < PARALLEL_DOCS or "fork" not in multiprocessing.get_all_start_methods():
-        return _invert_range(docs, pinyin, 0, len(docs))
+        done = _invert_range(docs, pinyin, 0, len(docs))
+        add_singles(done.all)
+        return done
     global _WORK
     _WORK = (docs, pinyin)
     step = -(-len(docs) // jobs)
@@ -384,6 +404,7 @@ def invert(docs: Sequence[Doc], pinyin: Mapping[str, Sequence[str]]) -> Inverted
                     target[term] = list(ids)
                 else:
                     have.extend(ids)
+    add_singles(merged.all)
     return merged
 
 
@@ -418,7 +439,7 @@ def _invert_range(docs: Sequence[Doc], pinyin: Mapping[str, Sequence[str]], star
         in_head: set[object] = set(han_terms(head_text))
         in_head.update(latin_terms(head_text))
         in_head.update(pinyin_terms(_nfkc_lower(doc.article.src.title), pinyin))
-        terms: set[object] = han_terms(text)
+        terms: set[object] = han_terms(text, singles=False)
         terms.update(latin_terms(text))
         terms |= in_head
         terms.add(page_term(doc.article.page_code))
