@@ -9,11 +9,13 @@ hreflang alternate must be listed back by the page it names.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import html as htmllib
 import json
 import re
 import tempfile
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import unquote, urljoin, urlsplit
@@ -43,41 +45,65 @@ class ParsedPage:
     canonical: str | None = None
 
 
-class _PageParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.page = ParsedPage()
+# A start tag (attribute values may hold ">"), a comment, or an element whose
+# content is not markup: scanned with regular expressions because html.parser
+# spends seconds per thousand pages, and a 3,000-article archive has 12,000.
+TAG = re.compile(
+    r"<(?:!--.*?-->"
+    r"|(?P<raw>script|style|textarea|title)\b(?P<raw_attrs>[^>]*)>.*?</(?P=raw)\s*>"
+    r"|(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)(?P<attrs>(?:[^>\"']+|\"[^\"]*\"|'[^']*')*)>)",
+    re.S | re.I,
+)
+ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+RELEVANT = re.compile(r"\b(?:href|src|srcset|id|name|action|poster|http-equiv)\s*=", re.I)
+REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.I)
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value for name, value in attrs if value is not None}
-        line = self.getpos()[0]
-        for name in ("id",) + (("name",) if tag == "a" else ()):
-            if name in values:
-                self.page.ids.add(values[name])
-        if tag == "link" and "canonical" in values.get("rel", "").split():
-            self.page.canonical = values.get("href")
-        if tag == "link" and "alternate" in values.get("rel", "").split() and "hreflang" in values:
-            self.page.alternates[values["hreflang"]] = (values.get("href", ""), line)
-        for name, value in values.items():
-            if name in URL_ATTRIBUTES and not (tag == "form" and name == "action" and not value):
-                self.page.references.append(Reference(value, line, name))
-            elif name == "srcset":
-                for candidate in value.split(","):
-                    if candidate.strip():
-                        self.page.references.append(Reference(candidate.split()[0], line, name))
-            elif tag == "meta" and name == "content" and values.get("http-equiv", "").lower() == "refresh":
-                target = re.search(r"url\s*=\s*['\"]?([^'\"]+)", value, re.I)
-                if target:
-                    self.page.references.append(Reference(target.group(1).strip(), line, "refresh"))
 
-    handle_startendtag = handle_starttag
+@functools.lru_cache(maxsize=65536)
+def _attributes(text: str) -> dict[str, str]:
+    # Cached: the masthead's and page strip's tags recur, byte for byte, on
+    # every page. Callers only read the dict.
+    values: dict[str, str] = {}
+    for match in ATTRIBUTE.finditer(text):
+        value = next((v for v in match.group(2, 3, 4) if v is not None), "")
+        values.setdefault(match.group(1).lower(), htmllib.unescape(value))
+    return values
+
+
+def _start_tag(page: ParsedPage, tag: str, values: dict[str, str], line: int) -> None:
+    for name in ("id",) + (("name",) if tag == "a" else ()):
+        if name in values:
+            page.ids.add(values[name])
+    rel = values.get("rel", "").split()
+    if tag == "link" and "canonical" in rel:
+        page.canonical = values.get("href")
+    if tag == "link" and "alternate" in rel and "hreflang" in values:
+        page.alternates[values["hreflang"]] = (values.get("href", ""), line)
+    for name, value in values.items():
+        if name in URL_ATTRIBUTES and not (tag == "form" and name == "action" and not value):
+            page.references.append(Reference(value, line, name))
+        elif name == "srcset":
+            for candidate in value.split(","):
+                if candidate.strip():
+                    page.references.append(Reference(candidate.split()[0], line, name))
+        elif tag == "meta" and name == "content" and values.get("http-equiv", "").lower() == "refresh":
+            target = REFRESH_URL.search(value)
+            if target:
+                page.references.append(Reference(target.group(1).strip(), line, "refresh"))
 
 
 def parse_page(text: str) -> ParsedPage:
-    parser = _PageParser()
-    parser.feed(text)
-    parser.close()
-    return parser.page
+    page = ParsedPage()
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    for match in TAG.finditer(text):
+        raw, raw_attrs, name, attrs = match.groups()
+        if raw:
+            name, attrs = raw, raw_attrs
+        if not attrs or not RELEVANT.search(attrs):
+            continue  # a comment, or a tag that links to nothing (<p>, <li>, <span class>)
+        line = bisect.bisect_left(newlines, match.start()) + 1
+        _start_tag(page, name.lower(), _attributes(attrs), line)
+    return page
 
 
 class SiteFiles:
@@ -87,6 +113,10 @@ class SiteFiles:
         self.root = root
         self.base_path = base_path if base_path.endswith("/") else base_path + "/"
         self.base_url = base_url
+        # Most links are the same on every page (masthead, page strip): each
+        # distinct one is resolved, and looked up on disk, once.
+        self._absolute: dict[str, str | None] = {}
+        self._files: dict[str, Path | None] = {}
 
     def url_of(self, relative: str) -> str:
         """The URL a file is served at (index.html is its folder's URL)."""
@@ -98,6 +128,13 @@ class SiteFiles:
 
     def internal_path(self, url: str, page_url: str) -> str | None:
         """The site path of an internal URL, None for a URL outside the site."""
+        if url.startswith("/") and not url.startswith("//") or url.startswith(("http://", "https://")):
+            if url not in self._absolute:
+                self._absolute[url] = self._internal_path(url, page_url)
+            return self._absolute[url]
+        return self._internal_path(url, page_url)
+
+    def _internal_path(self, url: str, page_url: str) -> str | None:
         if url.lower().startswith(FOREIGN):
             return None
         if self.base_url and url.startswith(self.base_url):
@@ -109,6 +146,11 @@ class SiteFiles:
 
     def file_of(self, path: str) -> Path | None:
         """The file a path serves, or None when a server would answer 404."""
+        if path not in self._files:
+            self._files[path] = self._file_of(path)
+        return self._files[path]
+
+    def _file_of(self, path: str) -> Path | None:
         path = unquote(urlsplit(path).path)
         if not path.startswith(self.base_path):
             return None
@@ -220,10 +262,12 @@ def _data_problems(files: SiteFiles, site_dir: Path) -> Iterator[Problem]:
     for path in sorted(site_dir.rglob("*.xml")):
         relative = path.relative_to(site_dir).as_posix()
         text = path.read_text(encoding="utf-8", errors="replace")
+        newlines = [m.start() for m in re.finditer("\n", text)]
         for match in XML_URL.finditer(text):
             url = match.group(1) or match.group(2)
             if url.startswith(("http://", "https://", "/")):
-                yield from _check_url(files, relative, text.count("\n", 0, match.start()) + 1, url.replace("&amp;", "&"))
+                line = bisect.bisect_left(newlines, match.start()) + 1
+                yield from _check_url(files, relative, line, htmllib.unescape(url))
 
 
 def _json_urls(node: object) -> Iterator[str]:
