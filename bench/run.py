@@ -349,7 +349,10 @@ def _output_of(command: list[str]) -> str:
 
 def tool_versions() -> dict[str, str]:
     rev = _output_of(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
-    return {"banmian": f"git {rev}",
+    # The working tree is what runs; say when it differs from the commit.
+    dirty = _output_of(["git", "-C", str(REPO), "status", "--porcelain", "--",
+                        "banmian", "build.py", "templates", "static"]) != "unavailable"
+    return {"banmian": f"git {rev}" + (" + uncommitted changes" if dirty else ""),
             "pelican": _output_of([sys.executable, "-m", "pelican", "--version"]),
             "hugo": _output_of([hugo_binary(), "version"]),
             "markdown": _module_version("markdown"),
@@ -583,12 +586,14 @@ def growth(args: argparse.Namespace) -> int:
                              f"peak {row['peak_mib']:5.0f} MiB")
         if not args.keep:
             shutil.rmtree(ws.out_root, ignore_errors=True)
+        # Written after every size, so a long run cut short keeps its results.
+        info = machine_info()
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"machine": info, "rows": rows},
+                                              ensure_ascii=False, indent=1) + "\n",
+                                   encoding="utf-8")
+        plot_growth(rows, Path(args.png), info)
     print(growth_table(rows))
-    info = machine_info()
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"machine": info, "rows": rows}, ensure_ascii=False,
-                                          indent=1) + "\n", encoding="utf-8")
-    plot_growth(rows, Path(args.png), info)
     print(f"results: {args.json}\nplot: {args.png}")
     return 0
 
