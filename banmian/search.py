@@ -486,9 +486,10 @@ def _context_pairs(bigrams: Sequence[str], converter: Converter) -> tuple[dict[s
     fixes: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
     for source, target in zip(bigrams, converted):
-        if len(target) != 2 or target == source:
+        if len(target) != 2:
             continue
         pairs.extend((a, b) for a, b in zip(source, target) if a != b)
+        # Unchanged in context can be a fix too: 阿里 stays, though 里 alone is 裡.
         if target != alone.get(source[0], source[0]) + alone.get(source[1], source[1]):
             fixes[source] = target
     return fixes, pairs

@@ -123,6 +123,9 @@ def test_body_only_phrase_with_snippet_in_the_editions_script(page: object, site
     # Converted in context, not character by character: 頭髮, not 頭發.
     hair = search(page, site, "zh-hant", "头发")
     assert "頭髮" in hair["snippets"][0] and "頭發" not in hair["snippets"][0]
+    # 阿里 stays 阿里 in context, though 里 alone is 裡.
+    cloud = search(page, site, "zh-hant", "阿里云")
+    assert "阿里雲" in cloud["snippets"][0] and "阿裡" not in cloud["snippets"][0]
 
 
 def test_shared_title_lists_both_articles_newest_first(page: object, site: str) -> None:
