@@ -126,7 +126,12 @@ class Server:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(60)
+        try:
+            # Removing the preview of a large archive takes a while on a slow disk.
+            self.proc.wait(600)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def measure(build_py: Path, site: Site, edits: int, work: Path) -> dict[str, object]:
@@ -138,6 +143,7 @@ def measure(build_py: Path, site: Site, edits: int, work: Path) -> dict[str, obj
         if PROBE_SLUG not in first and "banmian-overlay" in first:
             raise SystemExit(f"the first build failed; see {log}")
         first_seconds = time.perf_counter() - started
+        print(f"  {site.name}: first build served after {first_seconds:.2f} s", flush=True)
         waits = []
         for n in range(edits):
             marker = f"LATENCY-{n}-{time.time_ns()}"  # Latin: the same in both editions
@@ -153,6 +159,7 @@ def measure(build_py: Path, site: Site, edits: int, work: Path) -> dict[str, obj
                 else:
                     time.sleep(0.01)
             waits.append(time.perf_counter() - saved)
+            print(f"  {site.name}: edit {n + 1} served in {waits[-1]:.2f} s", flush=True)
             time.sleep(0.5)  # let the reload settle: edits are separate saves, not a burst
         builds = server.build_seconds()
     finally:
