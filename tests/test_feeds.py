@@ -316,7 +316,9 @@ def test_a_feed_for_every_section_listed_on_the_section_page(daily: Built) -> No
     for edition in ("zh-hans", "zh-hant"):
         html = (daily.output / edition / "section/index.html").read_text(encoding="utf-8")
         listed = set(re.findall(r'href="(/epaper/' + edition + r'/section/[^"]+)"', html))
-        assert listed == {f"/epaper/{edition}/section/{slug}/feed.xml" for slug in ("zhoumo", "jingji", "yaowen")}
+        assert listed == {
+            f"/epaper/{edition}/section/{slug}/{kind}" for slug in ("zhoumo", "jingji", "yaowen") for kind in ("feed.xml", "atom.xml")
+        }
         for href in listed:
             assert (daily.output / href.removeprefix("/epaper/")).is_file()
 
