@@ -140,13 +140,15 @@ class Renderer:
         site_fp = fingerprint(self.build_fp, "site")
         archive_fp = fingerprint(self.build_fp, [(i.key, i.number, len(i.articles)) for i in self.issues])
         latest = self.site.latest
+        # The search page offers the archive's pages and date range as filters.
+        search_fp = fingerprint(site_fp, self._search_filters(), self.issues[0].key, latest.key)
         for edition in self.paper.editions:
             ed = edition.code
             base = edition.path
             latest_fp = fingerprint(self.build_fp, self._issue_fps[latest.key], self._page_bodies(latest.pages))
             yield Job(f"{base}/index.html", latest_fp, "home", ed, latest.key)
             yield Job(f"{base}/archive/index.html", archive_fp, "archive", ed, "")
-            yield Job(f"{base}/search/index.html", site_fp, "search", ed, "")
+            yield Job(f"{base}/search/index.html", search_fp, "search", ed, "")
             yield Job(f"{base}/section/index.html", fingerprint(site_fp, dict(self.site.section_slugs)), "sections", ed, "")
             for issue in self.issues:
                 issue_fp = fingerprint(self.build_fp, self._issue_fps[issue.key])
@@ -160,6 +162,9 @@ class Renderer:
         default = self.paper.default_edition
         yield Job("index.html", fingerprint(self.build_fp, "root", self._issue_fps[latest.key], self._page_bodies(latest.pages)), "root", default, latest.key)
         yield Job("404.html", fingerprint(site_fp, "404", latest.key), "404", default, "")
+
+    def _search_filters(self) -> list[tuple[str, str]]:
+        return sorted({(p.code, p.name) for i in self.issues for p in i.pages})
 
     def _page_bodies(self, pages: Iterable[Page]) -> list[str]:
         return [a.src.digest for p in pages for a in p.articles]
@@ -327,7 +332,7 @@ class Renderer:
         context = self._common(edition, self.site.urls["search"], f"搜索 · {self.paper.title}", None)
         context.update(
             kind="search",
-            pages=sorted({(p.code, p.name) for i in self.issues for p in i.pages}),
+            pages=self._search_filters(),
             first_date=self.issues[0].key,
             last_date=self.issues[-1].key,
         )
