@@ -83,13 +83,19 @@ _BYLINE = re.compile(
     r"(?P<lead>本报[^\s（(，。]{0,10}?讯|新华社[^\s（(，。]{0,14}?电|[^\s（(，。]{1,12}?\d{1,2}月\d{1,2}日电)"
     r"\s*[（(](?P<inner>[^（()）]{1,80})[）)]"
 )
+_BYLINE_START = re.compile(
+    r"^(?:[■●◆▲]\s*)?(?:本报[^\s（(，。]{0,10}?讯|新华社[^\s（(，。]{0,14}?电|[^\s（(，。]{1,12}?\d{1,2}月\d{1,2}日电)\s*[（(]"
+)
 _ROLE = re.compile(
     r"(?:本报|特约|首席|实习|见习|全媒体|融媒体|驻站|摄影)?(?:记者|通讯员)|实习生"
 )
-# A byline printed as its own line: ■本报记者 张三 通讯员 李四
+# A byline printed as its own line: ■本报记者 张三 通讯员 李四. A space must
+# follow the role, or 记者在现场看到 (a column line) would look like one.
+_NAME = r"[\u4e00-\u9fff]{1,5}(?:·[\u4e00-\u9fff]{1,8})?"
+_BYLINE_ROLE = r"(?:本报)?(?:特约|首席|实习|见习|全媒体|融媒体)?(?:记者|通讯员)|实习生"
 _BYLINE_LINE = re.compile(
-    r"^(?:[■●◆▲]\s*)?(?:本报(?:特约|首席|实习|见习)?记者|记者|通讯员)\s*[^\s，。！？、]{2,}"
-    r"(?:[\s、]+(?:(?:本报)?(?:特约|首席|实习|见习)?(?:记者|通讯员)\s*)?[^\s，。！？、]{2,})*$"
+    rf"^(?:[■●◆▲]\s*)?(?:{_BYLINE_ROLE})\s+{_NAME}"
+    rf"(?:(?:\s+|、)(?:(?:{_BYLINE_ROLE})\s+)?{_NAME})*$"
 )
 
 
@@ -263,7 +269,7 @@ def _lines(text: str) -> list[_Line]:
 def _starts_story_text(line: _Line) -> bool:
     """A byline, a 【栏目】 tag or a 转版 marker cannot be part of a headline."""
     return bool(
-        _BYLINE.match(line.text)
+        _BYLINE_START.match(normalise_spacing(line.text))
         or _BYLINE_LINE.match(line.text)
         or _COLUMN_TAG.match(line.text)
         or _MARKER_FROM.match(line.text)
@@ -281,7 +287,10 @@ def _headline_at(rows: Sequence[_Line], start: int) -> int | None:
     run = rows[start:end]
     if not 1 <= len(run) <= _MAX_HEADLINE_LINES:
         return None
-    if _starts_story_text(run[0]) or any(
+    tag_only = bool(_COLUMN_TAG.fullmatch(run[0].text))
+    if tag_only and len(run) == 1:
+        return None
+    if (_starts_story_text(run[0]) and not _COLUMN_TAG.match(run[0].text)) or any(
         _ends_sentence(r.text) and not r.text.endswith(("！", "？", "!", "?")) for r in run
     ):
         return None
@@ -383,10 +392,11 @@ def _headline_fields(lines: Sequence[_Line]) -> _Headline:
             boxes[-1].append(text)
     column = None
     tag = _COLUMN_TAG.match(boxes[0][0]) if boxes else None
-    if tag and len(boxes[0][0]) > tag.end():
+    if tag and (len(boxes[0][0]) > tag.end() or len(boxes[0]) > 1 or len(boxes) > 1):
         column = tag.group("name")
         boxes[0][0] = boxes[0][0][tag.end():].strip()
-    texts = [" ".join(box) for box in boxes]
+    texts = [" ".join(line for line in box if line) for box in boxes]
+    texts = [t for t in texts if t]
     subtitle = None
     if len(texts) > 1 and _DASH_START.match(texts[-1]):
         subtitle = texts.pop()
@@ -405,25 +415,49 @@ class _Metrics:
     """The page's column measure: full line width and first-line indent."""
 
     full: float
-    indent: float
+    indent: float | None  # None: the page has too few paragraphs to tell
+    # Measured on enough lines to trust: a page of a few lines proves little,
+    # so a line must then be much shorter to stand alone.
+    reliable: bool = True
 
     def first_line_like(self, line: _Line) -> bool:
-        # Latin and digits make the width estimate unreliable: never evidence.
-        if sum(1 for c in line.text if c.isascii() and c.isalnum()) > 2:
+        # Latin, digits and typeset spaces make the width estimate unreliable
+        # (the typesetter stretches them to fill the line): never evidence.
+        if any(c.isascii() and (c.isalnum() or c == " ") for c in line.text):
             return False
-        low = self.full - self.indent - 2.5
-        high = self.full - max(1.25, 0.5 * self.indent)
+        indent = self.indent or 0.0
+        low = self.full - indent - 2.5
+        high = self.full - max(1.25, 0.5 * indent)
         return low <= line.width <= high and not _ends_sentence(line.text)
 
 
-def _full_width(lines: Sequence[_Line], fallback: float) -> float:
-    widths = [r.width for r in lines if not r.blank and not _ends_sentence(r.text)]
-    if len(widths) < 5:
+def _measure(line: _Line) -> float:
+    # The typesetter may hang a line's last punctuation mark past the column
+    # (禁则): measure the column without it.
+    if line.text[-1:] and unicodedata.category(line.text[-1]).startswith("P"):
+        return line.width - _width(line.text[-1])
+    return line.width
+
+
+def _unfinished_count(lines: Sequence[_Line]) -> int:
+    return sum(1 for r in lines if not r.blank and not _ends_sentence(r.text))
+
+
+def _full_width(lines: Sequence[_Line], fallback: float | None = None) -> float:
+    unfinished = [r for r in lines if not r.blank and not _ends_sentence(r.text)]
+    if len(unfinished) >= 5:
+        # The upper quartile: first lines and sub-heads are among the
+        # unfinished lines too, and only ever shorter than a full one.
+        return statistics.quantiles([r.width for r in unfinished], n=4)[2]
+    if fallback is not None:
         return fallback
-    return statistics.median(widths)
+    # Too few lines to tell full ones from short: the widest line, less any
+    # hanging punctuation, is the measure, so that no line of a tiny page
+    # passes for a sub-head by being short.
+    return max((_measure(r) for r in lines if not r.blank), default=0.0)
 
 
-def _page_indent(stories: Sequence[_Story], fulls: Sequence[float]) -> float:
+def _page_indent(stories: Sequence[_Story], fulls: Sequence[float]) -> float | None:
     """How much shorter a paragraph's first line is than a full line on this page."""
     deltas: list[float] = []
     for story, full in zip(stories, fulls):
@@ -433,9 +467,11 @@ def _page_indent(stories: Sequence[_Story], fulls: Sequence[float]) -> float:
             if row.blank or nxt.blank or _ends_sentence(row.text) or _ends_sentence(nxt.text):
                 continue
             after_paragraph = prev.blank and i >= 2 and _ends_sentence(rows[i - 2].text)
-            if after_paragraph and not _COLUMN_TAG.match(row.text):
+            # Far shorter lines are sub-heads, not indented first lines.
+            if after_paragraph and not _COLUMN_TAG.match(row.text) and full - row.width <= 4:
                 deltas.append(full - row.width)
-    return statistics.median(deltas) if len(deltas) >= 2 else 0.0
+    # Two or three samples say nothing about a page's habit.
+    return statistics.median(deltas) if len(deltas) >= 4 else None
 
 
 @dataclass(frozen=True)
@@ -451,51 +487,53 @@ def _next_text(rows: Sequence[_Line], i: int) -> int | None:
     return None
 
 
-def _subhead_length(rows: Sequence[_Line], i: int, m: _Metrics) -> int:
-    """How many lines from ``i`` form a sub-head (0, 1 or 2); ``i`` starts a paragraph.
+def _subhead(rows: Sequence[_Line], i: int, m: _Metrics) -> tuple[int, str] | None:
+    """The sub-head starting at ``i`` (which starts a paragraph): lines used, text.
 
     A paragraph's lines, but its last, fill the column (its first less the
-    indent); a line that does not — and does not end a sentence — stands alone.
+    indent); a line that does not, and does not end a sentence, stands alone.
+    A sub-head may take two lines: one wrapped in the column (joined as one
+    line), or two short phrases (joined with a space, like a headline's).
     """
-
-    def candidate(row: _Line) -> bool:
-        return not (
-            row.blank
-            or _ends_sentence(row.text)
-            or _ends_open(row.text)
-            or _starts_story_text(row)
-        )
-
     first = rows[i]
-    if not candidate(first):
-        return 0
+    if not _may_be_subhead(first):
+        return None
     j = _next_text(rows, i + 1)
     if j is None:
-        return 0
+        return None
     second = rows[j]
     after = _next_text(rows, j + 1)
-    indented = m.indent >= 1.0
+    if after is not None and j == i + 1 and _may_be_subhead(second):
+        if _stands_alone(second, rows[after], m):
+            if first.width >= m.full - 1 and second.width < first.width - 1:
+                return 2, join_lines([first.raw, second.raw])
+            if _stands_alone(first, second, m):
+                return 2, f"{join_lines([first.raw])} {join_lines([second.raw])}"
+    if _stands_alone(first, second, m):
+        return 1, join_lines([first.raw])
+    return None
 
-    def stands_alone(line: _Line, following: _Line | None) -> bool:
-        if indented:
-            too_short = line.width <= m.full - m.indent - 5
-            return too_short or (following is not None and m.first_line_like(following))
-        return line.width <= m.full - 2.5
 
-    # Two lines: a heading wrapped in the column, its second line the shorter.
-    if (
-        j == i + 1
-        and candidate(second)
-        and second.width < first.width - 1
-        and second.width <= m.full - 2.5
-        and after is not None
-        and (not indented or first.width >= m.full - 1 or first.width <= m.full - m.indent - 5)
-        and stands_alone(second, rows[after])
-    ):
-        return 2
-    if stands_alone(first, second):
-        return 1
-    return 0
+def _may_be_subhead(row: _Line) -> bool:
+    return not (
+        row.blank
+        or _ends_sentence(row.text)
+        or _ends_open(row.text)
+        or _starts_story_text(row)
+    )
+
+
+def _stands_alone(line: _Line, following: _Line, m: _Metrics) -> bool:
+    if m.indent is not None and m.indent >= 1.0:
+        # Indented page: a first line may be short by the indent and then
+        # some, so only a much shorter line, or one followed by what looks
+        # like a paragraph's (indented) first line, is not a paragraph's start.
+        return line.width <= m.full - m.indent - 5 or m.first_line_like(following)
+    # A first line fills the column on a page known not to indent; else leave
+    # room for an indent the page's few lines did not show.
+    if not m.reliable or m.indent is None:
+        return line.width <= m.full - 5
+    return line.width <= m.full - 3
 
 
 def _paragraphs(rows: Sequence[_Line], m: _Metrics) -> list[_Block]:
@@ -520,6 +558,10 @@ def _paragraphs(rows: Sequence[_Line], m: _Metrics) -> list[_Block]:
                 close()
             i += 1
             continue
+        if not current and _BYLINE_LINE.match(row.text):
+            blocks.append(_Block("p", join_lines([row.raw])))
+            i += 1
+            continue
         if not current:
             tag = _COLUMN_TAG.match(row.text)
             if tag:
@@ -531,12 +573,14 @@ def _paragraphs(rows: Sequence[_Line], m: _Metrics) -> list[_Block]:
                     continue
                 row = _Line(rest, _width(rest), False, rest)
             else:
-                size = _subhead_length(rows, i, m)
-                if size:
-                    blocks.append(_Block("heading", join_lines(r.raw for r in rows[i : i + size])))
+                subhead = _subhead(rows, i, m)
+                if subhead:
+                    size, text = subhead
+                    blocks.append(_Block("heading", text))
                     i += size
                     continue
-            kind = "box" if box_next else "p"
+            # A tag over a byline heads the story itself, not a box inside it.
+            kind = "box" if box_next and not _starts_story_text(row) else "p"
             box_next = False
         current.append(row.raw or row.text)
         if _line_ends_paragraph(rows, i, m):
@@ -549,8 +593,6 @@ def _paragraphs(rows: Sequence[_Line], m: _Metrics) -> list[_Block]:
 def _line_ends_paragraph(rows: Sequence[_Line], i: int, m: _Metrics) -> bool:
     row = rows[i]
     if _MARKER_TO.fullmatch(row.text) or _MARKER_FROM.fullmatch(row.text):
-        return True
-    if _BYLINE_LINE.match(row.text):
         return True
     nxt = rows[i + 1] if i + 1 < len(rows) else None
     if nxt is None or nxt.blank or not _ends_sentence(row.text):
@@ -628,13 +670,18 @@ def _take_markers(blocks: Sequence[_Block]) -> _Markers:
 # --------------------------------------------------------------------------
 # Markdown
 
-_MD_INLINE = re.compile(r"([\\`*_\[\]]|<(?=[A-Za-z/!?]))")
+_MD_INLINE = re.compile(r"([\\`*_\[\]])")
 _MD_BLOCK_START = re.compile(r"^(#{1,6}\s|>|[-+*]\s|\d+[.)]\s|=+\s*$|-+\s*$)")
 
 
 def _escape(text: str) -> str:
+    # Printed text is never markup: 1. at a line start is no list, <b> no tag.
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
     text = _MD_INLINE.sub(r"\\\1", text)
-    if _MD_BLOCK_START.match(text):
+    ordered = re.match(r"^(\d+)([.)])(\s)", text)
+    if ordered:
+        text = f"{ordered.group(1)}\\{text[ordered.end(1):]}"
+    elif _MD_BLOCK_START.match(text):
         text = "\\" + text
     return text
 
@@ -664,12 +711,14 @@ def _split(text: str, date: datetime.date, page: str) -> list[tuple[ImportedArti
     """Articles, each with whether its headline was found on the page."""
     rows = _lines(text)
     stories = _split_stories(rows)
-    page_full = _full_width([r for s in stories for r in s.body], fallback=18.0)
+    page_lines = [r for s in stories for r in s.body]
+    page_full = _full_width(page_lines)
+    reliable = _unfinished_count(page_lines) >= 5
     fulls = [_full_width(s.body, page_full) for s in stories]
     indent = _page_indent(stories, fulls)
     articles = []
     for order, (story, full) in enumerate(zip(stories, fulls), start=1):
-        blocks = _paragraphs(story.body, _Metrics(full, indent))
+        blocks = _paragraphs(story.body, _Metrics(full, indent, reliable))
         articles.append((_article(story, blocks, date, page, order), bool(story.headline)))
     return articles
 
