@@ -569,3 +569,39 @@ def test_property_arbitrary_text_keeps_every_han_character(text: str) -> None:
     assert imported == han(text)
     for article in articles:
         assert yaml.safe_load(to_markdown(article).split("\n---\n")[0][4:])["title"] == article.title
+
+
+# --------------------------------------------------------------------------
+# The imported site builds
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_imported_pages_build_into_a_site(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = REPO / "newspaper.toml"
+    if config.exists():
+        (tmp_path / "newspaper.toml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
+    else:
+        (tmp_path / "newspaper.toml").write_text(
+            'title = "青海日报"\nbase_url = "https://epaper.example.org/"\n'
+            'default_edition = "zh-Hans"\n\n[[editions]]\ncode = "zh-Hans"\npath = "zh-hans"\nlabel = "简体"\n',
+            encoding="utf-8",
+        )
+    for name, code in PAGES.items():
+        assert run(FIXTURES / name, tmp_path, page=code)[0] == 0
+    output = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "build.py"), "build", "--source", str(tmp_path), "--output", str(output)],
+        capture_output=True, text=True, encoding="utf-8", timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    issue = output / "zh-hans" / "2025-01-21"
+    built = sorted(p.parent.name for p in issue.glob("*/*/index.html"))
+    assert len(built) == sum(len(v) for v in EXPECTED.values())
+    title = EXPECTED["seed_a01.txt"][3]["title"]
+    html = (issue / "A01" / slugify(title) / "index.html").read_text(encoding="utf-8")
+    assert "<h2>斥资20亿元！重磅打造绿色算力项目</h2>" in html
+    assert "<blockquote>" in html and "报告摘登" in html
