@@ -76,6 +76,9 @@ _COLUMN_TAG = re.compile(r"^【(?P<name>[^【】\s]{1,12})】")
 _MARKER_TO = re.compile(r"[（(]\s*(?:下转|转)\s*(?:第\s*)?(?P<code>[A-Za-z]{0,3}\s*\d{1,3})\s*版\s*[）)]")
 _MARKER_FROM = re.compile(r"[（(]\s*(?:上接|接)\s*(?:第\s*)?(?P<code>[A-Za-z]{0,3}\s*\d{1,3})\s*版\s*[）)]")
 _DASH_START = re.compile(r"^(?:——|—|―|─|--)")
+_HEADLINE_MARKS = ("！", "？", "!", "?")
+# A photo caption is a block of its own too: 图为… / ▲… / …本报记者 张三 摄
+_CAPTION = re.compile(r"^(?:图为|[▲△◀▶→↑])|(?:记者|通讯员|摄影)\s*[\u4e00-\u9fff·]{2,8}\s*摄[）)]?$")
 
 # 本报讯 / 本报西宁讯 / 新华社北京1月20日电 / 中新网西宁1月20日电, then （…）.
 _BYLINE = re.compile(
@@ -287,11 +290,13 @@ def _headline_at(rows: Sequence[_Line], start: int) -> int | None:
     run = rows[start:end]
     if not 1 <= len(run) <= _MAX_HEADLINE_LINES:
         return None
+    if any(_CAPTION.search(r.text) for r in run):
+        return None
     tag_only = bool(_COLUMN_TAG.fullmatch(run[0].text))
     if tag_only and len(run) == 1:
         return None
     if (_starts_story_text(run[0]) and not _COLUMN_TAG.match(run[0].text)) or any(
-        _ends_sentence(r.text) and not r.text.endswith(("！", "？", "!", "?")) for r in run
+        _ends_sentence(r.text) and not r.text.endswith(_HEADLINE_MARKS) for r in run
     ):
         return None
     if any(r.text.endswith(("；", "、", ";")) for r in run):
@@ -331,7 +336,11 @@ def _story_finished(body: Sequence[_Line]) -> bool:
     last = next((r.text for r in reversed(body) if not r.blank), None)
     if last is None:
         return False
-    return _ends_sentence(last) or last.endswith(("）", ")")) or bool(_MARKER_TO.search(last))
+    return (
+        _ends_sentence(last)
+        or last.endswith(("）", ")"))
+        or bool(_MARKER_TO.search(last) or _CAPTION.search(last))
+    )
 
 
 def _trailing_headline(body: list[_Line]) -> tuple[list[_Line], list[_Line]]:
@@ -342,7 +351,9 @@ def _trailing_headline(body: list[_Line]) -> tuple[list[_Line], list[_Line]]:
     start = end
     while start and not body[start - 1].blank and end - start < _MAX_HEADLINE_LINES + 1:
         previous = body[start - 1]
-        if _ends_sentence(previous.text) or _starts_story_text(previous):
+        # A headline may end in a question or exclamation mark, on its last line only.
+        asks = start == end and previous.text.endswith(_HEADLINE_MARKS)
+        if (_ends_sentence(previous.text) and not asks) or _starts_story_text(previous):
             break
         start -= 1
     run = body[start:end]
@@ -361,6 +372,11 @@ def _trailing_headline(body: list[_Line]) -> tuple[list[_Line], list[_Line]]:
         last = before[-1]
         if not (_MARKER_TO.search(last.text) or _ends_sentence(last.text)):
             return body, []
+        # …。 ⏎ 为什么？ is a paragraph of its own more often than a headline.
+        if run[-1].text.endswith(_HEADLINE_MARKS) and not _MARKER_TO.search(last.text):
+            return body, []
+    if any(_CAPTION.search(r.text) for r in run):
+        return body, []
     return before, run
 
 

@@ -605,3 +605,29 @@ def test_imported_pages_build_into_a_site(tmp_path: Path) -> None:
     html = (issue / "A01" / slugify(title) / "index.html").read_text(encoding="utf-8")
     assert "<h2>斥资20亿元！重磅打造绿色算力项目</h2>" in html
     assert "<blockquote>" in html and "报告摘登" in html
+
+
+def test_last_headline_may_end_in_a_question_mark() -> None:
+    text = page(
+        " 本报讯（记者 陈晨）项目正式落地西宁。",
+        "",
+        "（下转A09版）",
+        "",
+        "万卡算力项目",
+        "落地西宁将带来什么？",
+    )
+    (article,) = split_page(text, DATE, "A01")
+    assert article.title == "万卡算力项目 落地西宁将带来什么？"
+    assert article.continued_to == "A09"
+    assert article.body == "本报讯（记者 陈晨）项目正式落地西宁。\n"
+
+
+def test_a_photo_caption_block_is_not_a_headline() -> None:
+    text = page(
+        " 本报讯（记者 陈晨）会议在西宁召开。",
+        " 图为会议现场。 本报记者 张三 摄",
+        " 全省工作会议召开",
+    )
+    (article,) = split_page(text, DATE, "A01")
+    assert article.title == "全省工作会议召开"
+    assert "图为会议现场。本报记者 张三 摄" in article.body
