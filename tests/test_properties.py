@@ -1,0 +1,164 @@
+"""Properties that must hold for any input, not just the examples we thought of."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from banmian.convert import Converter
+from banmian.load import FRONT_MATTER_KEYS, parse_article
+from banmian.slugs import SLUG_MAX, slugify, with_suffix
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Text a desk might type, and text nobody would: Han (common and rare
+# planes), kana, Latin with accents, digits, punctuation, emoji, controls.
+CHINESE = "重庆银行行长谈长江经济带发展青海湖头发干部乐队绿色算力女足的了着"
+desk_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(CHINESE),
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+        st.characters(min_codepoint=0x20000, max_codepoint=0x2A6DF),
+        st.characters(blacklist_categories=("Cs",)),
+    ),
+    max_size=80,
+)
+
+
+# -- slugs -----------------------------------------------------------------------------
+@SETTINGS
+@given(desk_text)
+@example("")
+@example("🎉🎉🎉")
+@example("———")
+@example("Ⅻ ½ ﬁ")
+@example("重庆" * 80)
+@example("a" * 200)
+def test_slug_is_always_a_short_ascii_slug(title: str) -> None:
+    slug = slugify(title)
+    assert SLUG.match(slug), slug
+    assert 0 < len(slug) <= SLUG_MAX
+
+
+@SETTINGS
+@given(desk_text, st.integers(min_value=2, max_value=10_000))
+def test_suffixed_slug_stays_a_slug(title: str, n: int) -> None:
+    suffixed = with_suffix(slugify(title), n)
+    assert SLUG.match(suffixed) and len(suffixed) <= SLUG_MAX
+    assert suffixed.endswith(f"-{n}")
+
+
+# -- front matter --------------------------------------------------------------------------
+@SETTINGS
+@given(st.binary(max_size=400))
+def test_any_bytes_give_an_article_or_problems_never_an_exception(raw: bytes) -> None:
+    article, problems = parse_article(raw, "content/x.md", "digest")
+    assert article is not None or any(p.severity == "error" for p in problems)
+    assert all(p.path == "content/x.md" for p in problems)
+
+
+yaml_ish = st.text(alphabet=st.sampled_from(list(":-[]{}#&*!|>'\"%@`,? \t\n") + list("标题ab1")), max_size=60)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from([*FRONT_MATTER_KEYS, "titel", "x"]), yaml_ish), max_size=8), desk_text)
+def test_any_front_matter_text_gives_an_article_or_problems(pairs: list[tuple[str, str]], body: str) -> None:
+    front = "".join(f"{key}: {value}\n" for key, value in pairs)
+    raw = f"---\n{front}---\n{body}".encode("utf-8", "surrogatepass")
+    article, problems = parse_article(raw, "content/x.md", "digest")
+    assert article is not None or any(p.severity == "error" for p in problems)
+    lines = raw.count(b"\n") + 1
+    assert all(p.line is None or 1 <= p.line <= lines for p in problems)
+
+
+# YAML itself refuses U+FFFE and U+FFFF (load reports it as a YAML error, with its line).
+single_line = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufffe\uffff"),
+    min_size=1,
+    max_size=60,
+)
+
+
+@SETTINGS
+@given(single_line, single_line, st.sampled_from(["A01", "B12", "01"]), st.booleans())
+def test_valid_front_matter_round_trips(title: str, kicker: str, page: str, draft: bool) -> None:
+    assume(title.split())  # a blank title is an error, tested elsewhere
+    # JSON strings are YAML double-quoted scalars: any title can be written so.
+    raw = (
+        f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nkicker: {json.dumps(kicker, ensure_ascii=False)}\ndate: 2025-01-21\n"
+        f"page: {json.dumps(page)}\ndraft: {str(draft).lower()}\n---\n正文\n"
+    ).encode("utf-8")
+    article, problems = parse_article(raw, "content/x.md", "digest")
+    assert problems == [] and article is not None
+    assert article.title == " ".join(title.split())
+    assert article.kicker == " ".join(kicker.split())
+    assert (article.page, article.draft, article.body, article.body_line) == (page, draft, "正文\n", 8)
+    assert article.lines == {"title": 2, "kicker": 3, "date": 4, "page": 5, "draft": 6}
+
+
+# -- conversion ---------------------------------------------------------------------------
+HANT = Converter("s2tw", "zh-Hant")
+HANT_PHRASES = Converter("s2twp", "zh-Hant")  # changes lengths: 软件 → 軟體, U盘 → 隨身碟
+TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\"[^\"]*\"|'[^']*'|[^'\">])*)>")
+ATTR = re.compile(r'\s([a-z-]+)="([^"]*)"')
+VISIBLE = {"title", "alt", "placeholder", "aria-label"}
+
+text_run = st.text(alphabet=st.sampled_from(CHINESE + "软件U盘发头 &;<>\"'abc\n"), max_size=12).map(
+    lambda t: t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+)
+attribute = st.tuples(st.sampled_from(["href", "title", "class", "alt", "lang", "data-x"]), text_run).map(
+    lambda kv: f' {kv[0]}="{kv[1].replace(chr(34), "&quot;")}"'
+)
+
+
+@st.composite
+def html_fragments(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        choice = draw(st.integers(0, 3 if depth < 3 else 1))
+        if choice <= 1:
+            parts.append(draw(text_run))
+        elif choice == 2:
+            name = draw(st.sampled_from(["p", "a", "strong", "em", "code", "script", "span", "div", "pre", "h1"]))
+            attrs = "".join(draw(st.lists(attribute, max_size=2)))
+            parts.append(f"<{name}{attrs}>{draw(html_fragments(depth + 1))}</{name}>")
+        else:
+            parts.append(draw(st.sampled_from(["<br>", '<img src="/发.png" alt="头发">', "<!-- 发 -->", "<hr/>"])))
+    return "".join(parts)
+
+
+def structure(html: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Tags in order, with every attribute value a reader does not see."""
+    return [
+        (closing, name, [(k, v if k not in VISIBLE else "") for k, v in ATTR.findall(attrs)])
+        for closing, name, attrs in TAG.findall(html)
+    ]
+
+
+@SETTINGS
+@given(st.text(max_size=300))
+def test_converting_any_text_never_raises(text: str) -> None:
+    for converter in (HANT, HANT_PHRASES):
+        assert isinstance(converter.html(text), str)
+
+
+@SETTINGS
+@given(html_fragments())
+def test_conversion_preserves_markup_structure(html: str) -> None:
+    for converter in (HANT, HANT_PHRASES):
+        converted = converter.html(html)
+        assert structure(converted) == structure(html)
+        # Text outside markup changes only where OpenCC changes it: same run count.
+        assert len(TAG.split(converted)) == len(TAG.split(html))
+
+
+@SETTINGS
+@given(html_fragments())
+def test_code_and_scripts_are_never_converted(html: str) -> None:
+    wrapped = f"<p>发</p><code>{html.replace('<', '&lt;')}</code><script>var s = '头发';</script>"
+    converted = HANT.html(wrapped)
+    assert converted.endswith(f"<code>{html.replace('<', '&lt;')}</code><script>var s = '头发';</script>")
