@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import code_digest
+from .errors import Problem
 from .model import ArticleSource, Body
 from .write import Written
 
@@ -26,8 +27,10 @@ STAMP = (code_digest(), sys.version_info[:2])
 
 @dataclass
 class BuildCache:
-    # "file:digest" → parsed front matter and body
-    sources: dict[str, ArticleSource] = field(default_factory=dict)
+    # "file:digest" → parsed front matter and body, and the warnings it gave
+    sources: dict[str, tuple[ArticleSource | None, tuple[Problem, ...]]] = field(default_factory=dict)
+    # content file → (mtime_ns, size, inode, digest): unchanged files are not re-read
+    stats: dict[str, tuple[int, int, int, str]] = field(default_factory=dict)
     # article source digest → rendered body
     bodies: dict[str, Body] = field(default_factory=dict)
     # title → slug (pypinyin and the segmenter are slow to load)

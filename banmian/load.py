@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -54,6 +54,7 @@ class Content:
     issues: Mapping[dt.date, IssueMeta]
     problems: tuple[Problem, ...]
     files_read: int
+    parsed: Mapping[str, tuple[ArticleSource | None, tuple[Problem, ...]]] = field(default_factory=dict)
 
 
 def content_files(root: Path) -> Iterator[Path]:
@@ -71,41 +72,63 @@ def content_files(root: Path) -> Iterator[Path]:
                 yield Path(folder) / name
 
 
+Parsed = tuple[ArticleSource | None, tuple[Problem, ...]]
+
+
 def load_content(
     source: Path,
-    cache: Mapping[str, ArticleSource] | None = None,
+    cache: Mapping[str, Parsed] | None = None,
+    stats: dict[str, tuple[int, int, int, str]] | None = None,
 ) -> Content:
     """Read every article and issue.toml under source/content.
 
-    cache maps "file digest" keys of earlier builds to their parsed records,
-    so an unchanged file is hashed but not parsed again.
+    cache maps "file:digest" keys of earlier builds to what parsing gave
+    (the record and its warnings), so an unchanged file is not parsed again.
+    stats (path → mtime, size, inode, digest) is read and updated: a file whose
+    stat is unchanged is not even read; its digest is taken from last time.
     """
     root = source / CONTENT_DIR
     problems: list[Problem] = []
     articles: list[ArticleSource] = []
+    parsed: dict[str, Parsed] = {}
     if not root.is_dir():
         problems.append(Problem(str(root), None, "no content folder: articles go in content/<date>/<page>/*.md"))
         return Content((), {}, tuple(problems), 0)
+    seen_stats = stats if stats is not None else {}
+    fresh_stats: dict[str, tuple[int, int, int, str]] = {}
     count = 0
     for path in content_files(root):
         count += 1
         shown = path.relative_to(source).as_posix()
         try:
-            raw = path.read_bytes()
+            stat = path.stat()
+            known = seen_stats.get(shown)
+            if known is not None and known[:3] == (stat.st_mtime_ns, stat.st_size, stat.st_ino) and cache:
+                digest = known[3]
+                raw = None
+            else:
+                raw = path.read_bytes()
+                digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
         except OSError as exc:
             problems.append(Problem(shown, None, f"cannot read: {exc.strerror}"))
             continue
-        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
-        cached = cache.get(f"{shown}:{digest}") if cache else None
-        if cached is not None:
-            articles.append(cached)
-            continue
-        article, found = parse_article(raw, shown, digest)
-        problems.extend(found)
-        if article is not None:
-            articles.append(article)
+        key = f"{shown}:{digest}"
+        result = cache.get(key) if cache else None
+        if result is None:
+            if raw is None:
+                raw = path.read_bytes()
+            article, found = parse_article(raw, shown, digest)
+            result = (article, tuple(found))
+        parsed[key] = result
+        fresh_stats[shown] = (stat.st_mtime_ns, stat.st_size, stat.st_ino, digest)
+        problems.extend(result[1])
+        if result[0] is not None:
+            articles.append(result[0])
+    if stats is not None:
+        stats.clear()
+        stats.update(fresh_stats)
     issues = _load_issues(root, source, problems)
-    return Content(tuple(articles), issues, tuple(problems), count)
+    return Content(tuple(articles), issues, tuple(problems), count, parsed)
 
 
 def decode(raw: bytes, shown: str) -> tuple[str | None, Problem | None]:

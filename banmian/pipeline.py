@@ -104,7 +104,7 @@ def load_site(options: BuildOptions, cache: BuildCache) -> Loaded:
     if options.base_url:
         url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
         paper = dataclasses.replace(paper, base_url=url)
-    content = load_content(options.source, cache.sources)
+    content = load_content(options.source, cache.sources, cache.stats)
     problems.extend(content.problems)
     published = [a for a in content.articles if options.drafts or not a.draft]
     if not published and not errors_in(problems):
@@ -292,7 +292,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     watch.lap("load")
 
     # Cache what was parsed, keyed by content, for the next build.
-    cache.sources = {f"{a.file}:{a.digest}": a for a in loaded.content.articles}
+    cache.sources = dict(loaded.content.parsed)
     bodies = render_bodies(site.articles, cache, jobs)
     watch.lap("markdown")
     if progress:

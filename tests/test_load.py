@@ -130,13 +130,24 @@ def test_cache_reuses_parsed_records(tmp_path: Path) -> None:
     folder = tmp_path / "content" / "2025-01-21" / "A01"
     folder.mkdir(parents=True)
     (folder / "a.md").write_text("---\ntitle: 甲\ndate: 2025-01-21\npage: A01\n---\n正文", encoding="utf-8")
-    first = load_content(tmp_path)
-    cache = {f"{a.file}:{a.digest}": a for a in first.articles}
-    again = load_content(tmp_path, cache)
+    stats: dict[str, tuple[int, int, int, str]] = {}
+    first = load_content(tmp_path, {}, stats)
+    assert list(stats) == ["content/2025-01-21/A01/a.md"]
+    again = load_content(tmp_path, first.parsed, stats)
     assert again.articles[0] is first.articles[0]
     (folder / "a.md").write_text("---\ntitle: 乙\ndate: 2025-01-21\npage: A01\n---\n正文", encoding="utf-8")
-    changed = load_content(tmp_path, cache)
+    changed = load_content(tmp_path, first.parsed, stats)
     assert changed.articles[0].title == "乙"
+
+
+def test_cached_files_keep_their_warnings(tmp_path: Path) -> None:
+    folder = tmp_path / "content" / "2025-01-21" / "A01"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("---\ntitle: 甲\ndate: 2025-01-21\npage: A01\nreportr: 张\n---\n", encoding="utf-8")
+    stats: dict[str, tuple[int, int, int, str]] = {}
+    first = load_content(tmp_path, {}, stats)
+    again = load_content(tmp_path, first.parsed, stats)
+    assert [str(p) for p in again.problems] == [str(p) for p in first.problems] != []
 
 
 def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
