@@ -44,17 +44,17 @@ class Converter:
     def __init__(self, config: str | None, code: str) -> None:
         self.config = config
         self.code = code
-        self._opencc = _opencc(config) if config else None
         self.memo: dict[str, str] = {}
 
     @property
     def identity(self) -> bool:
-        return self._opencc is None
+        return self.config is None
 
     def text(self, text: str) -> str:
-        if self._opencc is None or text.isascii():
+        if self.config is None or text.isascii():
             return text
-        return self._opencc.convert(text)
+        # Loaded on first use: a rebuild that converts nothing never pays for it.
+        return _opencc(self.config).convert(text)
 
     def remembered(self, text: str) -> str:
         """text(), memoised for the short strings that recur on every page."""
@@ -67,7 +67,7 @@ class Converter:
 
     def html(self, html: str) -> str:
         """Convert the visible text (and visible attributes) of an HTML page or fragment."""
-        if self._opencc is None or html.isascii():
+        if self.config is None or html.isascii():
             return html
         return _HtmlRun(self, html).convert()
 

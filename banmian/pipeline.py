@@ -21,7 +21,7 @@ import jinja2
 
 from . import code_digest
 from . import published as published_urls
-from .cache import BuildCache, load_cache, save_cache
+from .cache import CACHE_DIR, BuildCache, load_cache, save_cache
 from .config import CONFIG_NAME, load_config
 from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files
@@ -138,8 +138,8 @@ def check(options: BuildOptions) -> list[Problem]:
     return problems
 
 
-def _theme(source: Path) -> Theme:
-    return Theme([source / "templates", THEME_ROOT / "templates"])
+def _theme(source: Path, compiled: Path | None = None) -> Theme:
+    return Theme([source / "templates", THEME_ROOT / "templates"], compiled)
 
 
 def _template_problems(theme: Theme) -> list[Problem]:
@@ -158,6 +158,8 @@ _MARKDOWN: MarkdownRenderer | None = None
 
 def _render_bodies(sources: Sequence[tuple[str, str]]) -> list[tuple[str, Body]]:
     global _MARKDOWN
+    if not sources:
+        return []  # an incremental build need not even import Markdown
     if _MARKDOWN is None:
         _MARKDOWN = MarkdownRenderer()
     return [(digest, _MARKDOWN(text)) for digest, text in sources]
@@ -263,7 +265,7 @@ def robots_txt(paper: Newspaper) -> bytes:
 
 def build_fingerprint(options: BuildOptions, paper: Newspaper, theme: Theme) -> str:
     config = (options.source / CONFIG_NAME).read_bytes()
-    return fingerprint(code_digest(), theme.digest(), hashlib.blake2b(config).hexdigest(), paper, options.drafts, options.serving)
+    return fingerprint(code_digest(), theme.fingerprint, hashlib.blake2b(config).hexdigest(), paper, options.drafts, options.serving)
 
 
 def build(options: BuildOptions, progress: Progress | None = None, cache: BuildCache | None = None) -> BuildResult:
@@ -281,8 +283,11 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         cache = load_cache(source) if options.use_cache else BuildCache()
     loaded = load_site(options, cache)
     site = loaded.site
-    theme = _theme(source)
-    template_problems = _template_problems(theme)
+    theme = _theme(source, source / CACHE_DIR / "templates" if options.use_cache else None)
+    # Compiling every template to check it costs more than a small rebuild:
+    # only when the theme's files changed since the last good build.
+    checked = cache.extra.get("theme_checked") == theme.fingerprint
+    template_problems = [] if checked else _template_problems(theme)
     record, record_problems = published_urls.load_record(source)
     if template_problems or record_problems:
         raise ContentError(loaded.problems + template_problems + record_problems)
@@ -316,9 +321,16 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
                 tree.put(name, data)
             watch.lap("static+redirects")
             moved = published_urls.moved_list(urls_plan, site)
-            for stage, files in extra_stages(site, bodies, renderer, cache, moved):
-                for name, data in files:
-                    tree.put(name, data)
+            stage_files = cache.extra.setdefault("stage_files", {})
+            for stage, stage_fp, make in extra_stages(site, bodies, renderer, cache, moved):
+                before = stage_files.get(stage)
+                reused = bool(stage_fp) and before is not None and before[0] == stage_fp
+                if not (reused and all(tree.reuse(path, stage_fp) for path in before[1])):
+                    paths = []
+                    for name, data in make():
+                        tree.put(name, data, stage_fp)
+                        paths.append(name)
+                    stage_files[stage] = (stage_fp, paths)
                 watch.lap(stage)
         except jinja2.TemplateError as exc:
             raise ContentError(loaded.problems + [_template_problem(exc)]) from None
@@ -332,6 +344,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     if options.record_urls and not options.drafts and not options.serving:
         published_urls.save_record(source, urls_plan.record)
     cache.manifests[output_key] = tree.manifest
+    cache.extra["theme_checked"] = theme.fingerprint
     # Bodies no article uses any more are dropped, so the cache does not grow forever.
     live = {a.digest for a in loaded.content.articles}
     cache.bodies = {d: b for d, b in cache.bodies.items() if d in live}
@@ -349,19 +362,39 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     )
 
 
+StageFiles = Callable[[], Iterable[tuple[str, bytes]]]
+
+
 def extra_stages(
     site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = ()
-) -> Iterator[tuple[str, Iterable[tuple[str, bytes]]]]:
-    """Files other than pages, by stage: the calendar, feeds, sitemap, search index."""
+) -> Iterator[tuple[str, str, StageFiles]]:
+    """Files other than pages, by stage: (name, fingerprint, how to make them).
+
+    A stage whose fingerprint is unchanged keeps its published files without
+    being run; "" means the stage always runs (search is incremental inside).
+    """
     # "Built at" is when the content last changed: the latest edition's date,
     # not the clock. The same content then gives the same bytes, so an
     # unchanged feed keeps its mtime and a cold build equals an incremental one.
     zone = zoneinfo.ZoneInfo(site.paper.timezone)
     built_at = dt.datetime.combine(site.latest.date, dt.time(0, 0), zone)
-    yield "issues.json", [("issues.json", issues_json(site, moved)), ("robots.txt", robots_txt(site.paper))]
-    yield "feeds", feed_files(site, bodies, renderer.converters, built_at)
-    yield "sitemap", sitemap_files(site, built_at)
-    yield "search", search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
+    # Every file of every article (front matter included) and the structure
+    # around it: what the calendar, the feeds and the sitemap are made from.
+    content_fp = fingerprint(
+        renderer.build_fp,
+        moved,
+        [
+            (i.key, i.number, [(p.key, p.name, p.editor, [(a.key, a.src.digest) for a in p.articles]) for p in i.pages])
+            for i in site.issues
+        ],
+    )
+    yield "issues.json", content_fp, lambda: [
+        ("issues.json", issues_json(site, moved)),
+        ("robots.txt", robots_txt(site.paper)),
+    ]
+    yield "feeds", content_fp, lambda: feed_files(site, bodies, renderer.converters, built_at)
+    yield "sitemap", content_fp, lambda: sitemap_files(site, built_at)
+    yield "search", "", lambda: search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
 
 
 def _template_problem(exc: jinja2.TemplateError) -> Problem:

@@ -8,6 +8,7 @@ after one edit touch only the pages that show that edit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,19 +81,42 @@ class Job:
     target: str  # the key of the issue / page / article it renders ("" for site pages)
 
 
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between builds; a read-only cache folder is no error."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 class Theme:
     """The default templates, overridden file by file by <source>/templates."""
 
-    def __init__(self, folders: Sequence[Path]) -> None:
+    def __init__(self, folders: Sequence[Path], compiled: Path | None = None) -> None:
         self.folders = [f for f in folders if f.is_dir()]
+        bytecode = None
+        if compiled is not None:
+            try:
+                compiled.mkdir(parents=True, exist_ok=True)
+                bytecode = _QuietBytecodeCache(str(compiled))
+            except OSError:
+                bytecode = None
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
+            bytecode_cache=bytecode,
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Digest of every theme file, read once per build."""
+        return self.digest()
 
     def digest(self) -> str:
         h = hashlib.blake2b(digest_size=16)

@@ -114,6 +114,11 @@ class OutputTree:
         if old is not None and old.digest == digest and self._link_old(path, old, fingerprint):
             return
         target = self._target(path)
+        if path in self.manifest:
+            # Placed earlier in this build, maybe as a hard link to the
+            # published file: writing through it would change the live site.
+            os.unlink(target)
+            del self.manifest[path]
         with open(target, "wb") as handle:
             handle.write(data)
         stat = os.stat(target)
