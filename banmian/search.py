@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import multiprocessing
 import os
@@ -36,9 +37,9 @@ from array import array
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import accumulate, chain, repeat
 from operator import and_, sub
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .convert import Converter
 from .model import Article, Body, Site
@@ -366,50 +367,63 @@ def documents(site: Site, bodies: Mapping[str, Body]) -> list[Doc]:
     return docs
 
 
-@dataclass
-class Inverted:
-    """Term → ids of the documents containing it, over all fields and over the head."""
+class Terms(NamedTuple):
+    """What one article contributes to the index, kept in the build cache.
 
-    all: dict[object, list[int]]
-    head: dict[object, list[int]]
+    An article whose texts hash to the same digest is never tokenised again.
+    Compact because the cache is pickled every build: Han terms as sorted
+    arrays of han_terms codes (raw bytes in a pickle), other terms as tuples.
+    """
+
+    digest: bytes  # of every text the terms come from (_fingerprint)
+    codes: array  # 'Q': every Han code of the article (single characters of the head only)
+    words: tuple[str, ...]  # Latin words, title pinyin, the page term
+    head_codes: array  # 'Q': Han codes of the headline, single characters included
+    head_words: tuple[str, ...]
 
 
-def invert(docs: Sequence[Doc], pinyin: Mapping[str, Sequence[str]]) -> Inverted:
+def _fingerprint(doc: Doc) -> bytes:
+    """Everything an article's terms depend on: headline, title (pinyin), byline/column/page name, page, body."""
+    src = doc.article.src
+    text = "\x00".join((doc.head, src.title, doc.rest, doc.article.page_code, doc.body))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def article_terms(doc: Doc, pinyin: Mapping[str, Sequence[str]], digest: bytes) -> Terms:
     """pinyin: Han character → readings (pinyin_readings)."""
-    """Postings of every term; split over the cores when the archive is large."""
+    head_text = _nfkc_lower(doc.head)
+    text = _nfkc_lower(doc.rest + "\n" + doc.body)
+    head_codes = han_terms(head_text)
+    head_words = latin_terms(head_text) | pinyin_terms(_nfkc_lower(doc.article.src.title), pinyin)
+    # Body bigrams without their single characters: add_singles derives those once per character.
+    codes = han_terms(text, singles=False) | head_codes
+    words = latin_terms(text) | head_words
+    words.add(page_term(doc.article.page_code))
+    return Terms(digest, array("Q", sorted(codes)), tuple(sorted(words)), array("Q", sorted(head_codes)), tuple(sorted(head_words)))
+
+
+def tokenise(docs: Sequence[Doc], digests: Sequence[bytes], pinyin: Mapping[str, Sequence[str]]) -> list[Terms]:
+    """article_terms of each document; split over the cores when there are many."""
     jobs = _cores()
     if jobs < 2 or len(docs) < PARALLEL_DOCS or "fork" not in multiprocessing.get_all_start_methods():
-        done = _invert_range(docs, pinyin, 0, len(docs))
-        add_singles(done.all)
-        return done
+        return [article_terms(d, pinyin, g) for d, g in zip(docs, digests)]
     global _WORK
-    _WORK = (docs, pinyin)
+    _WORK = (docs, digests, pinyin)
     step = -(-len(docs) // jobs)
     ranges = [(start, min(len(docs), start + step)) for start in range(0, len(docs), step)]
     try:
         # fork: the workers inherit the documents instead of receiving them
-        # pickled; this process indexes the first range meanwhile.
+        # pickled; this process tokenises the first range meanwhile.
         with multiprocessing.get_context("fork").Pool(len(ranges) - 1) as pool:
-            pending = pool.map_async(_invert_worker, ranges[1:])
-            parts = [_invert_range(docs, pinyin, *ranges[0])] + pending.get()
+            pending = pool.map_async(_tokenise_worker, ranges[1:])
+            own = _tokenise_worker(ranges[0])
+            return own + list(chain.from_iterable(pending.get()))
     finally:
         _WORK = None
-    merged = parts[0]
-    for part in parts[1:]:
-        # Ranges are in id order, so concatenation keeps every list sorted.
-        for target, extra in ((merged.all, part.all), (merged.head, part.head)):
-            for term, ids in extra.items():
-                have = target.get(term)
-                if have is None:
-                    target[term] = list(ids)
-                else:
-                    have.extend(ids)
-    add_singles(merged.all)
-    return merged
 
 
 PARALLEL_DOCS = 1500
-_WORK: tuple[Sequence[Doc], Mapping[str, Sequence[str]]] | None = None
+_WORK: tuple[Sequence[Doc], Sequence[bytes], Mapping[str, Sequence[str]]] | None = None
 
 
 def _cores() -> int:
@@ -419,34 +433,34 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _invert_worker(bounds: tuple[int, int]) -> Inverted:
+def _tokenise_worker(bounds: tuple[int, int]) -> list[Terms]:
     assert _WORK is not None
-    docs, pinyin = _WORK
-    done = _invert_range(docs, pinyin, *bounds)
-    # Arrays pickle as raw bytes; lists of ints would cost more than indexing them.
-    return Inverted(
-        {term: array("I", ids) for term, ids in done.all.items()},
-        {term: array("I", ids) for term, ids in done.head.items()},
-    )
+    docs, digests, pinyin = _WORK
+    start, stop = bounds
+    return [article_terms(docs[i], pinyin, digests[i]) for i in range(start, stop)]
 
 
-def _invert_range(docs: Sequence[Doc], pinyin: Mapping[str, Sequence[str]], start: int, stop: int) -> Inverted:
+@dataclass
+class Inverted:
+    """Term → ids of the documents containing it, over all fields and over the head."""
+
+    all: dict[object, list[int]]
+    head: dict[object, list[int]]
+    counts: dict[int, int]  # Han code → number of documents, before add_singles
+
+
+def invert(records: Sequence[Terms]) -> Inverted:
+    """Postings of every term, doc id = position in records."""
     every: defaultdict[object, list[int]] = defaultdict(list)
     head: defaultdict[object, list[int]] = defaultdict(list)
-    for doc in docs[start:stop]:
-        head_text = _nfkc_lower(doc.head)
-        text = _nfkc_lower(doc.rest + "\n" + doc.body)
-        in_head: set[object] = set(han_terms(head_text))
-        in_head.update(latin_terms(head_text))
-        in_head.update(pinyin_terms(_nfkc_lower(doc.article.src.title), pinyin))
-        terms: set[object] = han_terms(text, singles=False)
-        terms.update(latin_terms(text))
-        terms |= in_head
-        terms.add(page_term(doc.article.page_code))
-        # C-level loops: append doc.id to every term's list without a Python loop.
-        deque(map(list.append, map(every.__getitem__, terms), repeat(doc.id)), 0)
-        deque(map(list.append, map(head.__getitem__, in_head), repeat(doc.id)), 0)
-    return Inverted(dict(every), dict(head))
+    for doc_id, terms in enumerate(records):
+        # C-level loops: append doc_id to every term's list without a Python loop.
+        for target, keys in ((every, terms.codes), (every, terms.words), (head, terms.head_codes), (head, terms.head_words)):
+            deque(map(list.append, map(target.__getitem__, keys), repeat(doc_id)), 0)
+    counts = {key: len(ids) for key, ids in every.items() if isinstance(key, int)}
+    done = Inverted(dict(every), dict(head), counts)
+    add_singles(done.all)
+    return done
 
 
 def _strings(index: Mapping[object, list[int]]) -> dict[str, list[int]]:
@@ -471,28 +485,28 @@ def _fold_terms(index: Mapping[str, list[int]], folding: Mapping[str, str]) -> d
     return out
 
 
-# -- conversion for display ------------------------------------------------------
-def _context_pairs(bigrams: Sequence[str], converter: Converter) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """Convert every distinct bigram in one call: the ones whose conversion in
-    context differs from character by character (头发 → 頭髮, not 頭發) are the
-    fixes a snippet needs; every converted pair of characters feeds the folding.
-    """
-    if converter.identity or not bigrams:
-        return {}, []
-    converted = converter.text("\n".join(bigrams)).split("\n")
-    if len(converted) != len(bigrams):
-        return {}, []
-    alone = _char_conversions(converter.config or "")
-    fixes: dict[str, str] = {}
-    pairs: list[tuple[str, str]] = []
-    for source, target in zip(bigrams, converted):
-        if len(target) != 2:
-            continue
-        pairs.extend((a, b) for a, b in zip(source, target) if a != b)
-        # Unchanged in context can be a fix too: 阿里 stays, though 里 alone is 裡.
-        if target != alone.get(source[0], source[0]) + alone.get(source[1], source[1]):
-            fixes[source] = target
-    return fixes, pairs
+# -- conversion in context ---------------------------------------------------------
+def _convert_bigrams(bigrams: Sequence[str], converter: Converter, cache: dict[str, str]) -> None:
+    """Convert the bigrams not converted before, in one call, and remember each result."""
+    wanted = [b for b in bigrams if b not in cache]
+    if not wanted:
+        return
+    converted = converter.text("\n".join(wanted)).split("\n")
+    if len(converted) != len(wanted):  # a config that merges lines: one at a time
+        converted = [converter.text(b) for b in wanted]
+    cache.update(zip(wanted, converted))
+
+
+def _context_effect(source: str, target: str, alone: Mapping[str, str]) -> tuple[str | None, list[tuple[str, str]]]:
+    """What converting a bigram in context tells: a snippet fix when it differs
+    from character by character (头发 → 頭髮, not 頭發), and the pairs of
+    characters that differ, which join variant classes for folding."""
+    if len(target) != 2:
+        return None, []
+    pairs = [(a, b) for a, b in zip(source, target) if a != b]
+    # Unchanged in context can be a fix too: 阿里 stays, though 里 alone is 裡.
+    fix = target if target != alone.get(source[0], source[0]) + alone.get(source[1], source[1]) else None
+    return fix, pairs
 
 
 def _convert_cached(converter: Converter, texts: Iterable[str], cache: dict[str, str]) -> dict[str, str]:
@@ -550,37 +564,83 @@ def _pair_string(mapping: Mapping[str, str]) -> str:
     return "".join(a + b for a, b in sorted(mapping.items()))
 
 
+class _Index:
+    """The search part of the build cache: enough to update the index by difference.
+
+    Every field is a function of the content (and the setup), so an update by
+    difference gives the same bytes as a build from nothing.
+    """
+
+    def __init__(self, setup: tuple) -> None:
+        self.setup = setup
+        self.valid = False  # False while an update is half done: the next build starts over
+        self.keys: list[str] = []  # article key by doc id
+        self.records: list[Terms] = []  # by doc id
+        self.counts: dict[int, int] = {}  # Han code → documents having it
+        self.conv: dict[str, dict[str, str]] = {}  # edition → bigram → converted (only grows)
+        self.fixes: dict[str, dict[str, str]] = {}  # edition → bigram → its conversion in context
+        self.pairs: dict[tuple[str, str], int] = {}  # character pair → bigrams showing it
+        self.folding: dict[str, str] = {}
+        self.shards = 0
+        self.total = 0  # the size estimate _shard_count is given
+        self.shard_bytes: list[bytes] = []
+        self.char_files: dict[str, bytes] = {}  # fold.json and the chars.json
+        self.docs: list[tuple[tuple, bytes]] = []  # (what the doc file is made of, its bytes) by doc id
+
+
 def search_files(
     site: Site, bodies: Mapping[str, Body], converters: Mapping[str, Converter], state: dict
 ) -> Iterator[tuple[str, bytes]]:
     """Every file of the search index, paths relative to the output root."""
     paper = site.paper
     docs = documents(site, bodies)
-    pinyin = _pinyin_readings(docs, state)
-    inverted = invert(docs, pinyin)
+    setup = (
+        SCHEMA,
+        tuple((e.code, e.path, e.opencc or "", converters[e.code].config or "", converters[e.code].identity) for e in paper.editions),
+        _opencc_version(),
+    )
+    index = state.get("index")
+    if not isinstance(index, _Index) or index.setup != setup:
+        index = state["index"] = _Index(setup)
+    records = _records(docs, index, state)
+    # Marked invalid while changing: an interrupted update makes the next build start over.
+    updated, index.valid = index.valid and _update(index, docs, records, converters, site, state), False
+    fixes_of = None if updated else _rebuild(index, records, converters, site, state)
+    index.keys, index.records = [d.article.key for d in docs], records
+    _refresh_docs(index, docs, records, site, converters, fixes_of, state)
+    index.valid = True
+
+    for number, data in enumerate(index.shard_bytes):
+        yield f"{ROOT}/terms/{number}.json", data
+    for doc_id, (_, data) in enumerate(index.docs):
+        yield f"{ROOT}/doc/{doc_id}.json", data
+    yield from index.char_files.items()
+    yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters))
+
+
+def _records(docs: Sequence[Doc], index: _Index, state: dict) -> list[Terms]:
+    """Each document's Terms: from the last build when its texts hash the same, else tokenised."""
+    digests = [_fingerprint(d) for d in docs]
+    known = {t.digest: t for t in index.records}
+    missing = [i for i, g in enumerate(digests) if g not in known]
+    if missing:
+        todo = [docs[i] for i in missing]
+        made = tokenise(todo, [digests[i] for i in missing], _pinyin_readings(todo, state))
+        known.update((t.digest, t) for t in made)
+    return [known[g] for g in digests]
+
+
+def _rebuild(index: _Index, records: Sequence[Terms], converters: Mapping[str, Converter], site: Site, state: dict) -> dict[int, dict[str, str]]:
+    """Every term shard from the records; returns each document's context fixes."""
+    inverted = invert(records)
     raw_all, raw_head = _strings(inverted.all), _strings(inverted.head)
+    index.counts = inverted.counts
+    index.fixes, index.pairs = {}, {}
+    _context_update(index, site, converters, _bigrams(index.counts), ())
+    index.folding = _folding(index, site, state)
+    index.char_files = _char_files(index, site, converters)
 
-    # Conversion in context, per converted edition: snippet fixes and fold pairs.
-    bigrams = sorted(t for t in raw_all if len(t) == 2 and not t.isascii())
-    fixes: dict[str, dict[str, str]] = {}
-    pairs: list[tuple[str, str]] = []
-    for edition in paper.editions:
-        fix, seen = _context_pairs(bigrams, converters[edition.code])
-        fixes[edition.code] = fix
-        pairs.extend(seen)
-    configs = tuple(sorted({e.opencc for e in paper.editions if e.opencc}))
-    # The character classes depend only on OpenCC and the configs: made once, kept in the cache.
-    base_key = (configs, _opencc_version())
-    if state.get("fold_base", (None,))[0] != base_key:
-        state["fold_base"] = (base_key, fold_map(configs))
-    folding = fold_map(configs, pairs, base=state["fold_base"][1]) if pairs else dict(state["fold_base"][1])
-    corpus_chars = {t for t in raw_all if len(t) == 1}
-    # The browser needs only the variants of characters the archive has:
-    # a query character outside them cannot match anything either way.
-    reach = {folding.get(c, c) for c in corpus_chars}
-    shipped_fold = {a: b for a, b in folding.items() if b in reach}
-
-    every, head = _fold_terms(raw_all, folding), _fold_terms(raw_head, folding)
+    every, head = _fold_terms(raw_all, index.folding), _fold_terms(raw_head, index.folding)
     encoded: dict[str, object] = {}
     total = 0
     for term in sorted(every):
@@ -591,24 +651,243 @@ def search_files(
         else:
             value = [postings, "*" if head_ids == every[term] else encode_postings(head_ids)]
         encoded[term] = value
-        total += len(term.encode("utf-8")) + len(postings) + 8
-    shards = _shard_count(total, state.get("shards"))
-    state["shards"] = shards
+        total += _weight(term, postings)
+    shards = _shard_count(total, index.shards or None)
     grouped: list[dict[str, object]] = [{} for _ in range(shards)]
     for term, value in encoded.items():
         grouped[shard_of(term, shards)][term] = value
-    for number, shard in enumerate(grouped):
-        yield f"{ROOT}/terms/{number}.json", _json(shard)
+    index.shards, index.total = shards, total
+    index.shard_bytes = [_json(shard) for shard in grouped]
+    fixes = _fixes_by_doc(index.fixes, raw_all)
+    return {doc_id: {ed: "".join(f) for ed, f in by_edition.items()} for doc_id, by_edition in fixes.items()}
 
-    yield from _doc_files(docs, site, converters, fixes, raw_all, state)
-    yield f"{ROOT}/fold.json", _json({"schema": SCHEMA, "pairs": _pair_string(shipped_fold)})
-    for edition in paper.editions:
+
+def _weight(term: str, postings: str) -> int:
+    return len(term.encode("utf-8")) + len(postings) + 8
+
+
+def _bigrams(codes: Iterable[int]) -> list[str]:
+    return sorted(t for t in map(term_text, codes) if t is not None and len(t) == 2)
+
+
+def _context_update(index: _Index, site: Site, converters: Mapping[str, Converter], added: Sequence[str], removed: Sequence[str]) -> bool:
+    """Account for bigrams that appeared in or vanished from the archive; True when the set of fold pairs changed."""
+    changed = False
+    for edition in site.paper.editions:
+        converter = converters[edition.code]
+        fix = index.fixes.setdefault(edition.code, {})
+        if converter.identity:
+            continue
+        cache = index.conv.setdefault(edition.code, {})
+        _convert_bigrams(added, converter, cache)
+        alone = _char_conversions(converter.config or "")
+        for sign, bigrams in ((1, added), (-1, removed)):
+            for source in bigrams:
+                target, pairs = _context_effect(source, cache[source], alone)
+                if target is not None:
+                    if sign > 0:
+                        fix[source] = target
+                    else:
+                        fix.pop(source, None)
+                for pair in pairs:
+                    count = index.pairs.get(pair, 0) + sign
+                    if count:
+                        changed |= count == 1 and sign > 0
+                        index.pairs[pair] = count
+                    else:
+                        changed = True
+                        del index.pairs[pair]
+    return changed
+
+
+def _folding(index: _Index, site: Site, state: dict) -> dict[str, str]:
+    configs = tuple(sorted({e.opencc for e in site.paper.editions if e.opencc}))
+    # The character classes depend only on OpenCC and the configs: made once, kept in the cache.
+    base_key = (configs, _opencc_version())
+    if state.get("fold_base", (None,))[0] != base_key:
+        state["fold_base"] = (base_key, fold_map(configs))
+    base = state["fold_base"][1]
+    return fold_map(configs, sorted(index.pairs), base=base) if index.pairs else dict(base)
+
+
+def _char_files(index: _Index, site: Site, converters: Mapping[str, Converter]) -> dict[str, bytes]:
+    """fold.json and each converted edition's chars.json: both follow the archive's characters."""
+    corpus_chars = {chr(c & _LOW32) for c in index.counts if c & _LOW32}
+    folding = index.folding
+    # The browser needs only the variants of characters the archive has:
+    # a query character outside them cannot match anything either way.
+    reach = {folding.get(c, c) for c in corpus_chars}
+    shipped_fold = {a: b for a, b in folding.items() if b in reach}
+    files = {f"{ROOT}/fold.json": _json({"schema": SCHEMA, "pairs": _pair_string(shipped_fold)})}
+    for edition in site.paper.editions:
         if converters[edition.code].identity:
             continue
         alone = _char_conversions(edition.opencc or "")
         chars = {c: alone[c] for c in sorted(corpus_chars) if c in alone}
-        yield f"{ROOT}/{edition.path}/chars.json", _json({"schema": SCHEMA, "pairs": _pair_string(chars)})
-    yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, shards, converters))
+        files[f"{ROOT}/{edition.path}/chars.json"] = _json({"schema": SCHEMA, "pairs": _pair_string(chars)})
+    return files
+
+
+def _update(
+    index: _Index, docs: Sequence[Doc], records: Sequence[Terms], converters: Mapping[str, Converter], site: Site, state: dict
+) -> bool:
+    """Change the index by the documents whose terms changed, or False when it
+    takes a rebuild: ids shifted (an issue inserted or an article removed
+    before the end), the fold map or the shard count changed."""
+    keys = [d.article.key for d in docs]
+    common = min(len(keys), len(index.keys))
+    if keys[:common] != index.keys[:common]:
+        return False
+    old = index.records
+    changed = [i for i in range(common) if old[i].digest != records[i].digest]
+    changed += range(common, max(len(keys), len(old)))
+    if not changed:
+        return True
+    before = [old[i] if i < len(old) else None for i in changed]
+    after = [records[i] if i < len(records) else None for i in changed]
+    added, removed = _recount(index.counts, before, after)
+    if added or removed:
+        if _context_update(index, site, converters, _bigrams(added), _bigrams(removed)):
+            if _folding(index, site, state) != index.folding:
+                return False  # every folded term may have moved
+        index.char_files = _char_files(index, site, converters)
+    table = str.maketrans(index.folding)
+    edits: defaultdict[str, tuple[list[tuple[int, bool]], list[tuple[int, bool]]]] = defaultdict(lambda: ([], []))
+    for doc_id, was, now in zip(changed, before, after):
+        for which, singles, pick in ((0, True, _all_terms), (1, False, _head_terms)):
+            old_terms = _folded(*pick(was), table, singles) if was else set()
+            new_terms = _folded(*pick(now), table, singles) if now else set()
+            for term in old_terms ^ new_terms:
+                edits[term][which].append((doc_id, term in new_terms))
+    return _edit_shards(index, edits)
+
+
+def _all_terms(terms: Terms) -> tuple[Sequence[int], Sequence[str]]:
+    return terms.codes, terms.words
+
+
+def _head_terms(terms: Terms) -> tuple[Sequence[int], Sequence[str]]:
+    return terms.head_codes, terms.head_words
+
+
+def _recount(counts: dict[int, int], before: Sequence[Terms | None], after: Sequence[Terms | None]) -> tuple[list[int], list[int]]:
+    """Update the Han code counts; the codes that appeared and that vanished."""
+    had: dict[int, bool] = {}
+    for sign, side in ((-1, before), (1, after)):
+        for terms in side:
+            if terms is None:
+                continue
+            for code in terms.codes:
+                if code not in had:
+                    had[code] = code in counts
+                count = counts.get(code, 0) + sign
+                if count:
+                    counts[code] = count
+                else:
+                    del counts[code]
+    added = [c for c, was in had.items() if not was and c in counts]
+    removed = [c for c, was in had.items() if was and c not in counts]
+    return added, removed
+
+
+def _folded(codes: Sequence[int], words: Sequence[str], table: Mapping[int, str], singles: bool) -> set[str]:
+    """One document's folded terms, as the whole-archive inversion gives them."""
+    texts = [t for t in map(term_text, codes) if t is not None]
+    if singles:  # what add_singles gives the whole archive at once
+        texts.extend(chr(c & _LOW32) for c in codes if c > _LOW32 and c & _LOW32)
+    out = {t.translate(table) for t in texts}
+    out.update(w if w.isascii() else w.translate(table) for w in words)
+    return out
+
+
+def _edit_shards(index: _Index, edits: Mapping[str, tuple[list[tuple[int, bool]], list[tuple[int, bool]]]]) -> bool:
+    """Apply (doc id, present) edits to the postings of the terms; re-encode only
+    the shards they fall in. False when the shard count should change."""
+    by_shard: defaultdict[int, list[str]] = defaultdict(list)
+    for term in edits:
+        by_shard[shard_of(term, index.shards)].append(term)
+    total = index.total
+    for number, terms in by_shard.items():
+        shard = json.loads(index.shard_bytes[number])
+        for term in terms:
+            value = shard.pop(term, None)
+            every, head = _masks(value)
+            if value is not None:
+                total -= _weight(term, value if isinstance(value, str) else value[0])
+            every, head = _toggle(every, edits[term][0]), _toggle(head, edits[term][1])
+            if not every:
+                continue
+            postings = _encode_mask(every)
+            shard[term] = postings if not head else [postings, "*" if head == every else _encode_mask(head)]
+            total += _weight(term, postings)
+        index.shard_bytes[number] = _json(shard)
+    index.total = total
+    return _shard_count(total, index.shards) == index.shards
+
+
+def _masks(value: object) -> tuple[int, int]:
+    """A shard value as bit masks of doc ids: (all, head)."""
+    if value is None:
+        return 0, 0
+    if isinstance(value, str):
+        return _mask(value), 0
+    every = _mask(value[0])  # type: ignore[index]
+    return every, every if value[1] == "*" else _mask(value[1])  # type: ignore[index]
+
+
+def _mask(postings: str) -> int:
+    if postings.startswith("="):
+        raw = base64.urlsafe_b64decode(postings[1:] + "=" * (-len(postings[1:]) % 4))
+        return int.from_bytes(raw, "little")
+    mask = 0
+    for doc_id in _gap_ids(postings):
+        mask |= 1 << doc_id
+    return mask
+
+
+_GAP_NUMBER = re.compile(r"[g-z0-9_-]*[A-Za-f]")
+_DIGIT = {char: value & 31 for value, char in enumerate(ALPHABET)}
+
+
+def _gap_ids(text: str) -> list[int]:
+    """decode_postings for the gap encoding, a number per regex match instead of a loop per letter."""
+    gaps = []
+    for number in _GAP_NUMBER.findall(text):
+        value = 0
+        for char in number:
+            value = value * 32 + _DIGIT[char]
+        gaps.append(value + 1)
+    return list(accumulate(gaps, initial=-1))[1:]
+
+
+def _toggle(mask: int, edits: Sequence[tuple[int, bool]]) -> int:
+    for doc_id, present in edits:
+        mask = mask | 1 << doc_id if present else mask & ~(1 << doc_id)
+    return mask
+
+
+_ONE = re.compile("1")
+
+
+def _encode_mask(mask: int) -> str:
+    """encode_postings of the set bits, without listing the ids of a bitmap."""
+    top = mask.bit_length()
+    bitmap_len = 1 + -(-((top + 7) // 8) * 4 // 3)
+    if mask.bit_count() >= bitmap_len:
+        raw = mask.to_bytes((top + 7) // 8, "little")
+        return "=" + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return encode_postings([m.start() for m in _ONE.finditer(format(mask, "b")[::-1])])
+
+
+def _doc_fixes(terms: Terms, fixes: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """One document's context fixes per edition, as _fixes_by_doc finds them for all."""
+    grams = _bigrams(terms.codes)
+    out = {}
+    for edition, fix in fixes.items():
+        found = "".join(g + fix[g] for g in grams if g in fix)
+        if found:
+            out[edition] = found
+    return out
 
 
 def _manifest(site: Site, docs: Sequence[Doc], shards: int, converters: Mapping[str, Converter]) -> dict[str, object]:
@@ -643,19 +922,28 @@ def _page_key(code: str) -> tuple[str, int]:
     return (match.group(1), int(match.group(2))) if match else (code, 0)
 
 
-def _doc_files(
+def _refresh_docs(
+    index: _Index,
     docs: Sequence[Doc],
+    records: Sequence[Terms],
     site: Site,
     converters: Mapping[str, Converter],
-    fixes: Mapping[str, Mapping[str, str]],
-    postings: Mapping[str, list[int]],
+    fixes_of: Mapping[int, Mapping[str, str]] | None,
     state: dict,
-) -> Iterator[tuple[str, bytes]]:
+) -> None:
+    """Make the doc files whose inputs changed; keep the bytes of the others.
+
+    fixes_of: each document's context fixes from a rebuild, None to find
+    them per document (few are re-made after an update).
+    """
     editions = site.paper.editions
     page_names = {(d.article.date, d.article.page_code): "" for d in docs}
     for issue in site.issues:
         for page in issue.pages:
             page_names[(page.date, page.code)] = page.name
+    keys = [_doc_key(doc, terms, page_names) for doc, terms in zip(docs, records)]
+    old = index.docs
+    stale = [i for i, key in enumerate(keys) if i >= len(old) or old[i][0] != key]
     # Short strings are converted in one call per edition and cached across builds.
     conversions: dict[str, dict[str, str]] = {}
     for edition in editions:
@@ -663,14 +951,17 @@ def _doc_files(
         if converter.identity:
             continue
         cache = state.setdefault("converted", {}).setdefault(converter.config, {})
-        wanted = chain.from_iterable(_display_texts(d) for d in docs)
-        conversions[edition.code] = _convert_cached(converter, chain(wanted, page_names.values()), cache)
-        live = set(chain.from_iterable(_display_texts(d) for d in docs)) | set(page_names.values())
-        for stale in set(cache) - live:
-            del cache[stale]
-    fix_docs = _fixes_by_doc(fixes, postings)
-    for doc in docs:
-        src, article = doc.article.src, doc.article
+        wanted = [t for i in stale for t in (*_display_texts(docs[i]), page_names[(docs[i].article.date, docs[i].article.page_code)])]
+        conversions[edition.code] = _convert_cached(converter, wanted, cache)
+        if fixes_of is not None:  # a rebuild: forget what no document shows any more
+            live = set(chain.from_iterable(_display_texts(d) for d in docs)) | set(page_names.values())
+            for gone in set(cache) - live:
+                del cache[gone]
+    made = list(old[: len(docs)])
+    made.extend([((), b"")] * (len(docs) - len(made)))
+    for i in stale:
+        doc, article = docs[i], docs[i].article
+        src = article.src
         name = page_names[(article.date, article.page_code)]
         fields: dict[str, dict[str, str]] = {}
         for edition in editions:
@@ -689,10 +980,18 @@ def _doc_files(
                 if value
             }
         record: dict[str, object] = {"d": article.date.isoformat(), "p": article.page_code, "e": fields, "b": doc.body}
-        doc_fixes = {ed: "".join(f) for ed, f in fix_docs.get(doc.id, {}).items()}
+        doc_fixes = fixes_of.get(i, {}) if fixes_of is not None else _doc_fixes(records[i], index.fixes)
         if doc_fixes:
-            record["x"] = doc_fixes
-        yield f"{ROOT}/doc/{doc.id}.json", _json(record)
+            record["x"] = dict(doc_fixes)
+        made[i] = (keys[i], _json(record))
+    index.docs = made
+
+
+def _doc_key(doc: Doc, terms: Terms, page_names: Mapping[tuple[dt.date, str], str]) -> tuple:
+    """Everything a doc file is made of: its terms' digest covers the body (and so its fixes)."""
+    article = doc.article
+    name = page_names[(article.date, article.page_code)]
+    return (terms.digest, article.date, article.page_code, _display_texts(doc), name, tuple(sorted(article.urls.items())))
 
 
 def _display_texts(doc: Doc) -> tuple[str, ...]:

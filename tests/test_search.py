@@ -212,3 +212,64 @@ def test_shard_count_grows_with_the_archive_not_the_shard_size() -> None:
     large = search._shard_count(6000 * search.SHARD_TARGET, None)
     assert large >= 8 * small
     assert search._shard_count(700 * search.SHARD_TARGET, small) == small  # kept: no mass rewrite
+
+
+# -- incremental builds equal cold builds ------------------------------------------------
+def _search_bytes(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted((site / "search").rglob("*.json"))}
+
+
+def _edit_body(source: Path) -> None:
+    article = source / "content" / "2025-01-20" / "A05" / "jingji.md"
+    article.write_text(article.read_text("utf-8") + "\n新增一句关于氢能示范的话，头发也提到了。\n", "utf-8")
+
+
+def _retitle(source: Path) -> None:
+    article = source / "content" / "2025-01-20" / "A05" / "jingji.md"
+    article.write_text(article.read_text("utf-8").replace("全省清洁能源装机", "全省风光电装机"), "utf-8")
+
+
+def _delete(source: Path) -> None:
+    (source / "content" / "2025-01-20" / "A05" / "jingji.md").unlink()
+
+
+def _append_issue(source: Path) -> None:
+    day = source / "content" / "2025-01-22" / "A01"
+    day.mkdir(parents=True)
+    text = (source / "content" / "2025-01-21" / "A02" / "rencai.md").read_text("utf-8")
+    text = text.replace("2025-01-21", "2025-01-22").replace("A02", "A01")
+    (day / "xinwen.md").write_text(text + "\n鄂陵湖畔新设观鸟站，頭髮花白的老站长说。\n", "utf-8")
+
+
+@pytest.mark.parametrize("change", [_edit_body, _retitle, _delete, _append_issue])
+def test_an_incremental_rebuild_equals_a_cold_build(tmp_path: Path, change) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    warm = tmp_path / "warm"
+    build(BuildOptions(source=source, output=warm))
+    before = _search_bytes(warm)
+    change(source)
+    build(BuildOptions(source=source, output=warm))
+    cold = tmp_path / "cold"
+    build(BuildOptions(source=source, output=cold, use_cache=False))
+    after = _search_bytes(warm)
+    assert after == _search_bytes(cold)
+    assert after != before  # the change reached the index
+
+
+def test_an_unchanged_rebuild_keeps_every_search_file(tmp_path: Path) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    output = tmp_path / "site"
+    build(BuildOptions(source=source, output=output))
+    before = {p: p.stat().st_mtime_ns for p in (output / "search").rglob("*.json")}
+    build(BuildOptions(source=source, output=output))
+    assert {p: p.stat().st_mtime_ns for p in (output / "search").rglob("*.json")} == before
+
+
+def test_postings_edited_as_masks_encode_as_lists() -> None:
+    for ids in ([0], [3, 70, 71, 5000], list(range(0, 300, 2)), list(range(40))):
+        encoded = search.encode_postings(ids)
+        assert search._mask(encoded) == sum(1 << i for i in ids)
+        assert search._encode_mask(sum(1 << i for i in ids)) == encoded
+    assert search._gap_ids(search.encode_postings([5, 100, 5000])) == [5, 100, 5000]
