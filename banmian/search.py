@@ -80,7 +80,14 @@ def _varint(value: int) -> str:
 
 # _GAP[g] is the code of a gap g ≥ 1 (stored as g - 1), precomputed because
 # encoding runs once per posting and a table lookup is the cheapest there is.
-_GAP = [""] + [_varint(g - 1) for g in range(1, 32768)]
+# Made by concatenation, not 32,767 _varint calls: it is built at import, on every build.
+_LOW_DIGITS, _HIGH_DIGITS = ALPHABET[:32], ALPHABET[32:]
+_GAP = (
+    [""]
+    + list(_LOW_DIGITS)
+    + [h + d for h in _HIGH_DIGITS[1:] for d in _LOW_DIGITS]
+    + [a + h + d for a in _HIGH_DIGITS[1:] for h in _HIGH_DIGITS for d in _LOW_DIGITS]
+)[:32768]
 
 
 def encode_postings(ids: Sequence[int]) -> str:
@@ -130,8 +137,17 @@ def decode_postings(text: str) -> list[int]:
 
 
 # -- folding ---------------------------------------------------------------------
-@lru_cache(maxsize=1)
+_COMPAT: re.Pattern[str] | None = None
+
+
 def _compat() -> re.Pattern[str]:
+    global _COMPAT
+    if _COMPAT is None:
+        _COMPAT = re.compile(_compat_class())
+    return _COMPAT
+
+
+def _compat_class() -> str:
     """Characters whose NFKC form is a letter, digit or Han (Ａ, １, ⑴, compatibility ideographs).
 
     Only these need NFKC for indexing; running NFKC over whole bodies would
@@ -153,7 +169,7 @@ def _compat() -> re.Pattern[str]:
         else:
             ranges.append([code, code])
     parts = (re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-    return re.compile("[" + "".join(parts) + "]")
+    return "[" + "".join(parts) + "]"
 
 
 def _nfkc_lower(text: str) -> str:
@@ -167,9 +183,18 @@ _FOLD_CONFIGS = ("t2s", "tw2s", "hk2s", "s2t", "s2tw", "s2hk")
 _CJK_BLOCKS = (range(0x3400, 0x4DC0), range(0x4E00, 0xA000))
 
 
-@lru_cache(maxsize=8)
+_CONVERSIONS: dict[str, Mapping[str, str]] = {}
+
+
 def _char_conversions(config: str) -> Mapping[str, str]:
     """Every BMP Han character converted alone with one OpenCC config (only the changes)."""
+    table = _CONVERSIONS.get(config)
+    if table is None:
+        table = _CONVERSIONS[config] = _convert_chars(config)
+    return table
+
+
+def _convert_chars(config: str) -> Mapping[str, str]:
     chars = [chr(c) for block in _CJK_BLOCKS for c in block]
     converted = Converter(config, "").text("\n".join(chars)).split("\n")
     if len(converted) != len(chars):  # a config that merges lines: trust nothing
@@ -232,6 +257,7 @@ def fold_map(configs: Iterable[str], pairs: Iterable[tuple[str, str]] = (), base
     return folded
 
 
+@lru_cache(maxsize=1)
 def _opencc_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -345,7 +371,12 @@ class Doc:
     article: Article
     head: str  # 引题, 主标题, 副题: a hit here ranks first
     rest: str  # 作者, 栏目, 版名
-    body: str
+    content: Body
+
+    @property
+    def body(self) -> str:
+        # Derived from the HTML on first use: an unchanged article never needs it.
+        return self.content.text
 
 
 def documents(site: Site, bodies: Mapping[str, Body]) -> list[Doc]:
@@ -363,7 +394,7 @@ def documents(site: Site, bodies: Mapping[str, Body]) -> list[Doc]:
             page = next(p for p in issue.pages if p.code == article.page_code)
             head = "\n".join(filter(None, (src.kicker, src.title, src.subtitle)))
             rest = "\n".join(filter(None, (" ".join(src.reporters), src.column, page.name)))
-            docs.append(Doc(len(docs), article, head, rest, bodies[article.key].text))
+            docs.append(Doc(len(docs), article, head, rest, bodies[article.key]))
     return docs
 
 
@@ -385,7 +416,8 @@ class Terms(NamedTuple):
 def _fingerprint(doc: Doc) -> bytes:
     """Everything an article's terms depend on: headline, title (pinyin), byline/column/page name, page, body."""
     src = doc.article.src
-    text = "\x00".join((doc.head, src.title, doc.rest, doc.article.page_code, doc.body))
+    # The body's HTML, not its text: deriving the text of every article costs more than hashing.
+    text = "\x00".join((doc.head, src.title, doc.rest, doc.article.page_code, doc.content.html))
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -599,6 +631,7 @@ def search_files(
         tuple((e.code, e.path, e.opencc or "", converters[e.code].config or "", converters[e.code].identity) for e in paper.editions),
         _opencc_version(),
     )
+    _reuse_tables(state)
     index = state.get("index")
     if not isinstance(index, _Index) or index.setup != setup:
         index = state["index"] = _Index(setup)
@@ -609,6 +642,7 @@ def search_files(
     index.keys, index.records = [d.article.key for d in docs], records
     _refresh_docs(index, docs, records, site, converters, fixes_of, state)
     index.valid = True
+    _keep_tables(state)
 
     for number, data in enumerate(index.shard_bytes):
         yield f"{ROOT}/terms/{number}.json", data
@@ -616,6 +650,29 @@ def search_files(
         yield f"{ROOT}/doc/{doc_id}.json", data
     yield from index.char_files.items()
     yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters))
+
+
+def _tables_key() -> tuple[str, str]:
+    return unicodedata.unidata_version, _opencc_version()
+
+
+def _reuse_tables(state: dict) -> None:
+    """Take the character tables from the cache: deriving them from unicodedata
+    and OpenCC costs ~0.1 s in every new process, more than a one-article update."""
+    global _COMPAT
+    saved = state.get("tables")
+    if saved is None or saved[0] != _tables_key():
+        return
+    if _COMPAT is None:
+        _COMPAT = re.compile(saved[1])
+    for config, table in saved[2].items():
+        _CONVERSIONS.setdefault(config, table)
+
+
+def _keep_tables(state: dict) -> None:
+    saved = state.get("tables")
+    if _COMPAT is not None and (saved is None or saved[2].keys() != _CONVERSIONS.keys() or saved[0] != _tables_key()):
+        state["tables"] = (_tables_key(), _COMPAT.pattern, dict(_CONVERSIONS))
 
 
 def _records(docs: Sequence[Doc], index: _Index, state: dict) -> list[Terms]:
