@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
 from operator import and_, sub
-from typing import Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .convert import Converter
 from .model import Article, Body, Site
@@ -398,19 +398,68 @@ def documents(site: Site, bodies: Mapping[str, Body]) -> list[Doc]:
     return docs
 
 
-class Terms(NamedTuple):
+class Terms:
     """What one article contributes to the index, kept in the build cache.
 
     An article whose texts hash to the same digest is never tokenised again.
-    Compact because the cache is pickled every build: Han terms as sorted
-    arrays of han_terms codes (raw bytes in a pickle), other terms as tuples.
+    Pickled as its digest and one zlib blob, unpacked only when used: a
+    rebuild after a one-article edit reads the terms of that article alone,
+    and the cache loads as a few thousand bytes objects, not millions of ints.
     """
 
-    digest: bytes  # of every text the terms come from (_fingerprint)
-    codes: array  # 'Q': every Han code of the article (single characters of the head only)
-    words: tuple[str, ...]  # Latin words, title pinyin, the page term
-    head_codes: array  # 'Q': Han codes of the headline, single characters included
-    head_words: tuple[str, ...]
+    __slots__ = ("digest", "_packed", "_parts")
+
+    def __init__(self, digest: bytes, codes: array, words: tuple[str, ...], head_codes: array, head_words: tuple[str, ...]) -> None:
+        self.digest = digest  # of every text the terms come from (_fingerprint)
+        self._packed: bytes | None = None
+        self._parts: tuple[array, tuple[str, ...], array, tuple[str, ...]] | None = (codes, words, head_codes, head_words)
+
+    @property
+    def codes(self) -> array:
+        """'Q', sorted: every Han code of the article (single characters of the head only)."""
+        return self._unpacked()[0]
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Latin words, title pinyin, the page term."""
+        return self._unpacked()[1]
+
+    @property
+    def head_codes(self) -> array:
+        """'Q', sorted: Han codes of the headline, single characters included."""
+        return self._unpacked()[2]
+
+    @property
+    def head_words(self) -> tuple[str, ...]:
+        return self._unpacked()[3]
+
+    def __getstate__(self) -> tuple[bytes, bytes]:
+        if self._packed is None:
+            codes, words, head_codes, head_words = self._unpacked()
+            text = ("\n".join(words) + "\x00" + "\n".join(head_words)).encode("utf-8")
+            sizes = array("Q", (len(codes), len(head_codes)))
+            self._packed = zlib.compress(sizes.tobytes() + codes.tobytes() + head_codes.tobytes() + text, 1)
+        return self.digest, self._packed
+
+    def __setstate__(self, state: tuple[bytes, bytes]) -> None:
+        self.digest, self._packed = state
+        self._parts = None
+
+    def _unpacked(self) -> tuple[array, tuple[str, ...], array, tuple[str, ...]]:
+        if self._parts is None:
+            assert self._packed is not None
+            raw = zlib.decompress(self._packed)
+            sizes = array("Q", raw[:16])
+            split = 16 + 8 * sizes[0]
+            stop = split + 8 * sizes[1]
+            words, head_words = raw[stop:].decode("utf-8").split("\x00")
+            self._parts = (
+                array("Q", raw[16:split]),
+                tuple(words.split("\n")) if words else (),
+                array("Q", raw[split:stop]),
+                tuple(head_words.split("\n")) if head_words else (),
+            )
+        return self._parts
 
 
 def _fingerprint(doc: Doc) -> bytes:
@@ -617,7 +666,7 @@ class _Index:
         self.total = 0  # the size estimate _shard_count is given
         self.shard_bytes: list[bytes] = []
         self.char_files: dict[str, bytes] = {}  # fold.json and the chars.json
-        self.docs: list[tuple[tuple, bytes]] = []  # (what the doc file is made of, its bytes) by doc id
+        self.docs: list[tuple[bytes, bytes]] = []  # (what the doc file is made of, its bytes) by doc id
 
 
 def search_files(
@@ -1015,7 +1064,7 @@ def _refresh_docs(
             for gone in set(cache) - live:
                 del cache[gone]
     made = list(old[: len(docs)])
-    made.extend([((), b"")] * (len(docs) - len(made)))
+    made.extend([(b"", b"")] * (len(docs) - len(made)))
     for i in stale:
         doc, article = docs[i], docs[i].article
         src = article.src
@@ -1044,11 +1093,15 @@ def _refresh_docs(
     index.docs = made
 
 
-def _doc_key(doc: Doc, terms: Terms, page_names: Mapping[tuple[dt.date, str], str]) -> tuple:
-    """Everything a doc file is made of: its terms' digest covers the body (and so its fixes)."""
+def _doc_key(doc: Doc, terms: Terms, page_names: Mapping[tuple[dt.date, str], str]) -> bytes:
+    """A digest of everything a doc file is made of (its terms' digest covers the body, so its fixes).
+
+    A digest, not the tuple: one object per document keeps the cache quick to load.
+    """
     article = doc.article
     name = page_names[(article.date, article.page_code)]
-    return (terms.digest, article.date, article.page_code, _display_texts(doc), name, tuple(sorted(article.urls.items())))
+    made_of = (article.date.isoformat(), article.page_code, _display_texts(doc), name, sorted(article.urls.items()))
+    return hashlib.blake2b(repr(made_of).encode("utf-8", "surrogatepass"), digest_size=16, key=terms.digest).digest()
 
 
 def _display_texts(doc: Doc) -> tuple[str, ...]:
