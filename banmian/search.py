@@ -463,10 +463,14 @@ class Terms:
 
 
 def _fingerprint(doc: Doc) -> bytes:
-    """Everything an article's terms depend on: headline, title (pinyin), byline/column/page name, page, body."""
+    """Everything an article's terms depend on: its file (headline, title, body), byline/column/page name, page.
+
+    The file's digest stands for the body, as it does for the pipeline's cache
+    of rendered bodies: hashing every body's text each build would cost more
+    than the rest of an update.
+    """
     src = doc.article.src
-    # The body's HTML, not its text: deriving the text of every article costs more than hashing.
-    text = "\x00".join((doc.head, src.title, doc.rest, doc.article.page_code, doc.content.html))
+    text = "\x00".join((src.digest, doc.head, src.title, doc.rest, doc.article.page_code))
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -1100,8 +1104,8 @@ def _doc_key(doc: Doc, terms: Terms, page_names: Mapping[tuple[dt.date, str], st
     """
     article = doc.article
     name = page_names[(article.date, article.page_code)]
-    made_of = (article.date.isoformat(), article.page_code, _display_texts(doc), name, sorted(article.urls.items()))
-    return hashlib.blake2b(repr(made_of).encode("utf-8", "surrogatepass"), digest_size=16, key=terms.digest).digest()
+    made_of = "\x00".join((article.date.isoformat(), article.page_code, *_display_texts(doc), name, *(f"{code}={url}" for code, url in sorted(article.urls.items()))))
+    return hashlib.blake2b(made_of.encode("utf-8", "surrogatepass"), digest_size=16, key=terms.digest).digest()
 
 
 def _display_texts(doc: Doc) -> tuple[str, ...]:

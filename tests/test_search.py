@@ -273,3 +273,20 @@ def test_postings_edited_as_masks_encode_as_lists() -> None:
         assert search._mask(encoded) == sum(1 << i for i in ids)
         assert search._encode_mask(sum(1 << i for i in ids)) == encoded
     assert search._gap_ids(search.encode_postings([5, 100, 5000])) == [5, 100, 5000]
+
+
+def test_a_body_edit_tokenises_one_article_and_updates_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=source, output=tmp_path / "site"))
+    tokenised: list[int] = []
+    rebuilt: list[int] = []
+    tokenise, rebuild = search.tokenise, search._rebuild
+    monkeypatch.setattr(search, "tokenise", lambda docs, *rest: tokenised.append(len(docs)) or tokenise(docs, *rest))
+    monkeypatch.setattr(search, "_rebuild", lambda *args: rebuilt.append(1) or rebuild(*args))
+    _edit_body(source)
+    build(BuildOptions(source=source, output=tmp_path / "site"))
+    assert tokenised == [1] and rebuilt == []
+    _append_issue(source)
+    build(BuildOptions(source=source, output=tmp_path / "site"))
+    assert tokenised == [1, 1] and rebuilt == []
