@@ -213,11 +213,13 @@ def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int, 
 def render_pages(renderer: Renderer, tree: OutputTree, jobs: int, progress: Progress | None) -> None:
     global _WORK
     page_jobs = list(renderer.jobs())
+    # Pages made from unchanged inputs are linked here first: cheap, and an
+    # incremental build then starts no worker pool for the few pages left.
+    indices = [n for n, job in enumerate(page_jobs) if not tree.reuse(job.path, job.fingerprint)]
     _WORK = (renderer, tree, page_jobs)
-    indices = list(range(len(page_jobs)))
-    done = 0
+    done = len(page_jobs) - len(indices)
     try:
-        if jobs > 1 and len(page_jobs) > PARALLEL_THRESHOLD:
+        if jobs > 1 and len(indices) > PARALLEL_THRESHOLD:
             own = tree.manifest, tree.written, tree.unchanged
             chunks = _chunks(indices, jobs * 8)
             results = []
@@ -342,7 +344,8 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     finally:
         tree.unlock()
     if options.record_urls and not options.drafts and not options.serving:
-        published_urls.save_record(source, urls_plan.record)
+        if urls_plan.record != record:  # serialising thousands of entries to compare costs more
+            published_urls.save_record(source, urls_plan.record)
     cache.manifests[output_key] = tree.manifest
     cache.extra["theme_checked"] = theme.fingerprint
     # Bodies no article uses any more are dropped, so the cache does not grow forever.

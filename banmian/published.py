@@ -115,16 +115,18 @@ def _parse(data: Any, shown: str, text: str) -> tuple[Record, list[Problem]]:
     problems: list[Problem] = []
     entries: dict[str, Entry] = {}
     for identity, raw in sorted(data["articles"].items()):
-        line = _line_of(text, identity)
         entry = _entry(raw)
         if entry is None:
+            # The line is looked up only for a bad entry: finding it for
+            # every one of thousands of good entries would be quadratic.
+            line = _line_of(text, identity)
             problems.append(
                 Problem(shown, line, f"{identity}: an entry must be {{\"path\": \"YYYY-MM-DD/PAGE/slug/\", \"title\": …, \"previous\": […]}}")
             )
             continue
         bad = [p for p in (entry.path, *entry.previous) if not ARTICLE_PATH.match(p)]
         if bad:
-            problems.append(Problem(shown, line, f"{identity}: {bad[0]!r} is not an article path like 2025-01-21/A01/slug/"))
+            problems.append(Problem(shown, _line_of(text, identity), f"{identity}: {bad[0]!r} is not an article path like 2025-01-21/A01/slug/"))
             continue
         entries[identity] = entry
     return Record(frozen_map(entries)), problems

@@ -58,7 +58,9 @@ class OutputTree:
         self.written = 0
         self.unchanged = 0
         self._lock: IO[bytes] | None = None
-        self._made_dirs: set[str] = set()
+        self._made_dirs: set[str] = {""}
+        self._output = str(self.output)
+        self._staging = str(self.staging)
 
     # -- locking -----------------------------------------------------------
     def lock(self) -> None:
@@ -126,7 +128,7 @@ class OutputTree:
         self.written += 1
 
     def _link_old(self, path: str, old: Written, fingerprint: str) -> bool:
-        source = self.output / path
+        source = f"{self._output}/{path}"  # strings: pathlib costs more than the syscalls here
         try:
             stat = os.stat(source)
         except OSError:
@@ -142,12 +144,11 @@ class OutputTree:
         self.unchanged += 1
         return True
 
-    def _target(self, path: str) -> Path:
+    def _target(self, path: str) -> str:
         parent = os.path.dirname(path)
         if parent not in self._made_dirs:
-            os.makedirs(self.staging / parent, exist_ok=True)
-            self._made_dirs.add(parent)
-        return self.staging / path
+            _make_dirs(self._staging, parent, self._made_dirs)
+        return f"{self._staging}/{path}"
 
     def adopt(self, entries: Mapping[str, Written], written: int, unchanged: int) -> None:
         """Take in what worker processes wrote into the same staging folder."""
@@ -187,6 +188,20 @@ class OutputTree:
 
     def abandon(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _make_dirs(root: str, folder: str, made: set[str]) -> None:
+    """mkdir folder and its missing parents under root, remembering what exists."""
+    missing = []
+    while folder not in made:
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for name in reversed(missing):
+        try:
+            os.mkdir(f"{root}/{name}")
+        except FileExistsError:
+            pass
+        made.add(name)
 
 
 def _exchange(a: Path, b: Path) -> None:
