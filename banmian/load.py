@@ -14,7 +14,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Container, Iterator, Mapping
 
 import yaml
 
@@ -73,12 +73,15 @@ def content_files(root: Path) -> Iterator[Path]:
 
 
 Parsed = tuple[ArticleSource | None, tuple[Problem, ...]]
+# The body of a cached record whose rendered body is cached instead.
+BODY_LEFT_OUT = "\x00(body in the rendered-body cache)"
 
 
 def load_content(
     source: Path,
     cache: Mapping[str, Parsed] | None = None,
     stats: dict[str, tuple[int, int, int, str]] | None = None,
+    rendered: Container[str] = (),
 ) -> Content:
     """Read every article and issue.toml under source/content.
 
@@ -86,6 +89,9 @@ def load_content(
     (the record and its warnings), so an unchanged file is not parsed again.
     stats (path → mtime, size, inode, digest) is read and updated: a file whose
     stat is unchanged is not even read; its digest is taken from last time.
+    Cached records may have their Markdown body left out (the cache keeps the
+    rendered body instead); such a record is used only when its digest is in
+    rendered, else the file is parsed again.
     """
     root = source / CONTENT_DIR
     problems: list[Problem] = []
@@ -114,6 +120,8 @@ def load_content(
             continue
         key = f"{shown}:{digest}"
         result = cache.get(key) if cache else None
+        if result is not None and result[0] is not None and result[0].body == BODY_LEFT_OUT and digest not in rendered:
+            result = None
         if result is None:
             if raw is None:
                 raw = path.read_bytes()

@@ -26,7 +26,7 @@ from .config import CONFIG_NAME, load_config
 from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files
 from .issues_json import issues_json
-from .load import CONTENT_DIR, Content, load_content
+from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, load_content
 from .model import Article, Body, Newspaper, Site
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint
 from .resolve import resolve
@@ -104,7 +104,7 @@ def load_site(options: BuildOptions, cache: BuildCache) -> Loaded:
     if options.base_url:
         url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
         paper = dataclasses.replace(paper, base_url=url)
-    content = load_content(options.source, cache.sources, cache.stats)
+    content = load_content(options.source, cache.sources, cache.stats, cache.bodies)
     problems.extend(content.problems)
     published = [a for a in content.articles if options.drafts or not a.draft]
     if not published and not errors_in(problems):
@@ -299,7 +299,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     watch.lap("load")
 
     # Cache what was parsed, keyed by content, for the next build.
-    cache.sources = dict(loaded.content.parsed)
+    known_sources = set(cache.sources)
     bodies = render_bodies(site.articles, cache, jobs)
     watch.lap("markdown")
     if progress:
@@ -346,12 +346,18 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     if options.record_urls and not options.drafts and not options.serving:
         if urls_plan.record != record:  # serialising thousands of entries to compare costs more
             published_urls.save_record(source, urls_plan.record)
+    changed = tree.written > 0 or set(loaded.content.parsed) != known_sources or not checked
     cache.manifests[output_key] = tree.manifest
     cache.extra["theme_checked"] = theme.fingerprint
+    # The cache keeps each article's rendered body, not its Markdown twice.
+    cache.sources = {
+        key: (dataclasses.replace(a, body=BODY_LEFT_OUT) if a is not None and a.digest in cache.bodies else a, found)
+        for key, (a, found) in loaded.content.parsed.items()
+    }
     # Bodies no article uses any more are dropped, so the cache does not grow forever.
     live = {a.digest for a in loaded.content.articles}
     cache.bodies = {d: b for d, b in cache.bodies.items() if d in live}
-    if options.use_cache:
+    if options.use_cache and changed:  # a build that changed nothing has nothing new to remember
         save_cache(source, cache)
     watch.lap("cache")
     return BuildResult(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import banmian.cache
+import banmian.load
 import banmian.pipeline
 from banmian.pipeline import BuildOptions, build
 from sitekit import copy_fixture, tree_bytes
@@ -109,3 +110,17 @@ def test_parallel_output_is_byte_identical(tmp_path: Path, monkeypatch: pytest.M
     build(BuildOptions(source=source, output=tmp_path / "one", jobs=1, use_cache=False))
     build(BuildOptions(source=source, output=tmp_path / "two", jobs=2, use_cache=False))
     assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
+
+
+def test_cached_record_without_its_rendered_body_is_parsed_again(paper: tuple[Path, Path]) -> None:
+    source, output = paper
+    cache = banmian.cache.load_cache(source)
+    records = [a for a, _ in cache.sources.values() if a is not None]
+    # Published articles keep only their rendered body; the draft was never rendered.
+    assert all((a.body == banmian.load.BODY_LEFT_OUT) != a.draft for a in records)
+    cache.bodies.clear()  # as if a build had stopped between parsing and rendering
+    banmian.cache.save_cache(source, cache)
+    (output / ARTICLE_PAGE).unlink()  # make the next build render it again
+    run(source, output)
+    assert "第二天的正文" in (output / ARTICLE_PAGE.replace("zh-hant", "zh-hans")).read_text(encoding="utf-8")
+    assert "第二天的正文" in (output / ARTICLE_PAGE).read_text(encoding="utf-8")
