@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import hashlib
 import html as htmllib
 import mimetypes
 import re
@@ -164,8 +165,21 @@ class _Entries:
     """Builds (and remembers) each article's entry in one edition: the main feed
     and the section feeds share most articles."""
 
-    def __init__(self, site: Site, bodies: Mapping[str, Body], edition: Edition, converter: Converter) -> None:
+    def __init__(
+        self,
+        site: Site,
+        bodies: Mapping[str, Body],
+        edition: Edition,
+        converter: Converter,
+        memo: Mapping[tuple[str, ...], str] | None = None,
+        used: dict[tuple[str, ...], str] | None = None,
+    ) -> None:
         self.site = site
+        # Converted full texts of earlier builds, by everything they are made
+        # of: converting bodies is most of a feed's cost, and a daily rebuild
+        # changes few of the articles in the window.
+        self.memo = memo or {}
+        self.used = used if used is not None else {}
         self.paper = site.paper
         self.bodies = bodies
         self.edition = edition
@@ -191,7 +205,13 @@ class _Entries:
         categories = tuple(dict.fromkeys(self.convert.text(c) for c in (page_name, src.column) if c))
         content = None
         if self.paper.feed_full_text:
-            content = self.convert.html(absolute_html(self._full_html(article, body), link))
+            full = self._full_html(article, body)
+            key = (self.edition.code, link, hashlib.blake2b(full.encode()).hexdigest())
+            content = self.memo.get(key)
+            if content is None:
+                content = self.convert.html(absolute_html(full, link))
+            if not self.convert.identity:
+                self.used[key] = content
         enclosure = None
         if src.image:
             url = image_url(src.image, self.paper.base_url, self.origin)
@@ -383,15 +403,24 @@ def _atom_entry(entry: Entry) -> _Node:
 
 # -- the stage ----------------------------------------------------------------------
 def feed_files(
-    site: Site, bodies: Mapping[str, Body], converters: Mapping[str, Converter], built_at: dt.datetime
+    site: Site,
+    bodies: Mapping[str, Body],
+    converters: Mapping[str, Converter],
+    built_at: dt.datetime,
+    memo: dict[tuple[str, ...], str] | None = None,
 ) -> Iterator[tuple[str, bytes]]:
-    """(path relative to the output root, bytes) for every feed of every edition."""
+    """(path relative to the output root, bytes) for every feed of every edition.
+
+    memo, kept by the caller between builds, is read and then left holding
+    only the converted texts this build used.
+    """
     paper = site.paper
+    used: dict[tuple[str, ...], str] = {}
     built = built_at.astimezone(zoneinfo.ZoneInfo(paper.timezone)).replace(microsecond=0)
     window = feed_window(site.issues, paper.feed_issues)
     for edition in paper.editions:
         convert = converters[edition.code]
-        entries = _Entries(site, bodies, edition, convert)
+        entries = _Entries(site, bodies, edition, convert, memo, used)
         title = convert.text(paper.title)
         description = convert.text(paper.description or paper.title)
         ed = edition.code
@@ -422,6 +451,9 @@ def feed_files(
             )
             yield _output_path(paper.base_path, folder + "feed.xml"), rss(section)
             yield _output_path(paper.base_path, folder + "atom.xml"), atom(section, title)
+    if memo is not None:
+        memo.clear()
+        memo.update(used)
 
 
 def _output_path(base_path: str, site_path: str) -> str:

@@ -401,7 +401,7 @@ def extra_stages(
         ("issues.json", issues_json(site, moved)),
         ("robots.txt", robots_txt(site.paper)),
     ]
-    yield "feeds", content_fp, lambda: feed_files(site, bodies, renderer.converters, built_at)
+    yield "feeds", content_fp, lambda: feed_files(site, bodies, renderer.converters, built_at, cache.extra.setdefault("feeds", {}))
     yield "sitemap", content_fp, lambda: sitemap_files(site, built_at)
     yield "search", "", lambda: search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
 
