@@ -416,7 +416,7 @@ class Terms:
 
     @property
     def codes(self) -> array:
-        """'Q', sorted: every Han code of the article (single characters of the head only)."""
+        """'Q': every Han code of the article (single characters of the head only)."""
         return self._unpacked()[0]
 
     @property
@@ -426,7 +426,7 @@ class Terms:
 
     @property
     def head_codes(self) -> array:
-        """'Q', sorted: Han codes of the headline, single characters included."""
+        """'Q': Han codes of the headline, single characters included."""
         return self._unpacked()[2]
 
     @property
@@ -484,7 +484,8 @@ def article_terms(doc: Doc, pinyin: Mapping[str, Sequence[str]], digest: bytes) 
     codes = han_terms(text, singles=False) | head_codes
     words = latin_terms(text) | head_words
     words.add(page_term(doc.article.page_code))
-    return Terms(digest, array("Q", sorted(codes)), tuple(sorted(words)), array("Q", sorted(head_codes)), tuple(sorted(head_words)))
+    # Codes in set order, not sorted: nothing depends on their order and sorting a thousand per article shows.
+    return Terms(digest, array("Q", codes), tuple(sorted(words)), array("Q", head_codes), tuple(sorted(head_words)))
 
 
 def tokenise(docs: Sequence[Doc], digests: Sequence[bytes], pinyin: Mapping[str, Sequence[str]]) -> list[Terms]:
