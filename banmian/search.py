@@ -703,7 +703,7 @@ def search_files(
     for doc_id, (_, data) in enumerate(index.docs):
         yield f"{ROOT}/doc/{doc_id}.json", data
     yield from index.char_files.items()
-    yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters))
+    yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters, state))
 
 
 def _tables_key() -> tuple[str, str]:
@@ -1001,7 +1001,15 @@ def _doc_fixes(terms: Terms, fixes: Mapping[str, Mapping[str, str]]) -> dict[str
     return out
 
 
-def _manifest(site: Site, docs: Sequence[Doc], shards: int, converters: Mapping[str, Converter]) -> dict[str, object]:
+def _show(text: str, converter: Converter, state: dict) -> str:
+    """A short text converted through the cache: a build that converts nothing never loads OpenCC."""
+    if converter.identity:
+        return text
+    cache = _convert_cached(converter, [text], state.setdefault("converted", {}).setdefault(converter.config, {}))
+    return cache.get(text, text)
+
+
+def _manifest(site: Site, docs: Sequence[Doc], shards: int, converters: Mapping[str, Converter], state: dict) -> dict[str, object]:
     paper = site.paper
     names: dict[str, set[str]] = defaultdict(set)
     for issue in site.issues:
@@ -1011,7 +1019,7 @@ def _manifest(site: Site, docs: Sequence[Doc], shards: int, converters: Mapping[
     pages = {}
     for code in sorted(names | {d.article.page_code: set() for d in docs}, key=_page_key):
         label = "/".join(sorted(names.get(code, ())))
-        pages[code] = {e.code: converters[e.code].text(label) for e in paper.editions}
+        pages[code] = {e.code: _show(label, converters[e.code], state) for e in paper.editions}
     return {
         "schema": SCHEMA,
         "docs": len(docs),
