@@ -6,6 +6,7 @@ rendered; a failure at any point leaves it as it was.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -197,17 +198,17 @@ def _pool(jobs: int):  # type: ignore[no-untyped-def]
 _WORK: tuple[Renderer, OutputTree, Sequence[Job]] | None = None
 
 
-def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int, list[str]]:
+def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int]:
+    """Render (or link) some pages; runs in a worker or in this process."""
     assert _WORK is not None
     renderer, tree, jobs = _WORK
     tree.manifest, tree.written, tree.unchanged = {}, 0, 0
-    failures: list[str] = []
     for index in indices:
         job = jobs[index]
         if tree.reuse(job.path, job.fingerprint):
             continue
         tree.put(job.path, renderer.render(job), job.fingerprint)
-    return tree.manifest, tree.written, tree.unchanged, failures
+    return tree.manifest, tree.written, tree.unchanged
 
 
 def render_pages(renderer: Renderer, tree: OutputTree, jobs: int, progress: Progress | None) -> None:
@@ -216,36 +217,25 @@ def render_pages(renderer: Renderer, tree: OutputTree, jobs: int, progress: Prog
     # Pages made from unchanged inputs are linked here first: cheap, and an
     # incremental build then starts no worker pool for the few pages left.
     indices = [n for n, job in enumerate(page_jobs) if not tree.reuse(job.path, job.fingerprint)]
-    _WORK = (renderer, tree, page_jobs)
+    parallel = jobs > 1 and len(indices) > PARALLEL_THRESHOLD
+    chunks = _chunks(indices, jobs * 8 if parallel else max(1, len(indices) // 200))
+    own = tree.manifest, tree.written, tree.unchanged
     done = len(page_jobs) - len(indices)
+    collected = []
+    _WORK = (renderer, tree, page_jobs)
     try:
-        if jobs > 1 and len(indices) > PARALLEL_THRESHOLD:
-            own = tree.manifest, tree.written, tree.unchanged
-            chunks = _chunks(indices, jobs * 8)
-            results = []
-            with _pool(jobs) as pool:
-                for result in pool.imap(_render_jobs, chunks):
-                    results.append(result)
-                    done += len(result[0])
-                    if progress:
-                        progress("pages", done, len(page_jobs))
-            tree.manifest, tree.written, tree.unchanged = own
-            for manifest, written, unchanged, _ in results:
-                tree.adopt(manifest, written, unchanged)
-        else:
-            own_manifest = dict(tree.manifest)
-            own_written, own_unchanged = tree.written, tree.unchanged
-            for chunk in _chunks(indices, max(1, len(indices) // 200 or 1)):
-                manifest, written, unchanged, _ = _render_jobs(chunk)
-                own_manifest.update(manifest)
-                own_written += written
-                own_unchanged += unchanged
+        with _pool(jobs) if parallel else contextlib.nullcontext() as pool:
+            results = pool.imap(_render_jobs, chunks) if pool is not None else map(_render_jobs, chunks)
+            for chunk, result in zip(chunks, results):
+                collected.append(result)
                 done += len(chunk)
                 if progress:
                     progress("pages", done, len(page_jobs))
-            tree.manifest, tree.written, tree.unchanged = own_manifest, own_written, own_unchanged
     finally:
         _WORK = None
+        tree.manifest, tree.written, tree.unchanged = own
+    for manifest, written, unchanged in collected:
+        tree.adopt(manifest, written, unchanged)
 
 
 # -- the build ------------------------------------------------------------------
