@@ -335,7 +335,19 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         tree.unlock()
     if options.record_urls and not options.drafts and not options.serving:
         if urls_plan.record != record:  # serialising thousands of entries to compare costs more
-            published_urls.save_record(source, urls_plan.record)
+            try:
+                published_urls.save_record(source, urls_plan.record)
+            except OSError as exc:
+                # The site is published; only the memory of its URLs is not.
+                loaded.problems.append(
+                    Problem(
+                        f"{CONTENT_DIR}/{published_urls.RECORD_NAME}",
+                        None,
+                        f"cannot write the record of published URLs ({exc.strerror}); "
+                        "the site is built, but a later retitle will not leave a redirect",
+                        "warning",
+                    )
+                )
     changed = tree.written > 0 or set(loaded.content.parsed) != known_sources or not checked
     cache.manifests[output_key] = tree.manifest
     cache.extra["theme_checked"] = theme.fingerprint

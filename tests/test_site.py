@@ -206,3 +206,18 @@ def test_rebuild_keeps_unchanged_files_and_rewrites_changed(tmp_path: Path) -> N
     assert untouched.stat().st_mtime_ns == stamps[untouched]
     assert article.stat().st_mtime_ns != stamps[article]
     assert result.unchanged > result.written
+
+
+def test_unwritable_url_record_is_a_warning_not_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import banmian.published
+
+    def refuse(source: Path, record: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(banmian.published, "save_record", refuse)
+    source = copy_fixture("paper", tmp_path)
+    result = build_site(source, tmp_path / "site")
+    assert (tmp_path / "site/index.html").is_file()
+    assert any("cannot write the record of published URLs (Permission denied)" in str(w) for w in result.warnings)
