@@ -301,8 +301,13 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         tree.lock()
     except OutputLocked as exc:
         raise ContentError([Problem(str(options.output), None, str(exc))]) from None
+    except OSError as exc:
+        raise ContentError([Problem(str(options.output), None, f"cannot write the output folder: {exc.strerror}")]) from None
     try:
-        tree.begin()
+        try:
+            tree.begin()
+        except OSError as exc:
+            raise ContentError([Problem(str(options.output), None, f"cannot write beside the output folder: {exc.strerror}")]) from None
         renderer = Renderer(site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving)
         try:
             render_pages(renderer, tree, jobs, progress)
