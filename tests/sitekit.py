@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import shutil
 import subprocess
 import sys
@@ -9,6 +11,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from banmian.pipeline import BuildOptions, BuildResult, build
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -32,6 +37,33 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         text=True,
         timeout=300,
     )
+
+
+class BuiltPaper:
+    """A fixture paper built into a temp folder, with its resolved site for reference."""
+
+    def __init__(self, source: Path, output: Path) -> None:
+        from banmian.cache import BuildCache
+        from banmian.pipeline import load_site
+
+        self.source = source
+        self.output = output
+        self.site = load_site(BuildOptions(source=source, output=output), BuildCache()).site
+        self.base_url = self.site.paper.base_url
+        self.origin = self.base_url[: len(self.base_url) - len(self.site.paper.base_path)]
+
+    def file_for(self, url: str) -> Path:
+        """The built file a URL on base_url is served from."""
+        assert url.startswith(self.base_url), url
+        rest = url[len(self.base_url) :]
+        return self.output / (rest + "index.html" if rest.endswith("/") or not rest else rest)
+
+
+def build_fixture(factory: "pytest.TempPathFactory", name: str, kind: type[BuiltPaper] = BuiltPaper) -> BuiltPaper:
+    root = factory.mktemp(name.replace("/", "-"))
+    source = copy_fixture(name, root)
+    build_site(source, root / "site")
+    return kind(source, root / "site")
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:

@@ -23,41 +23,23 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sitekit import build_site, copy_fixture  # noqa: E402
+from sitekit import BuiltPaper, build_fixture, build_site, copy_fixture  # noqa: E402
 
 from banmian import feeds  # noqa: E402
 from banmian.cache import BuildCache  # noqa: E402
 from banmian.convert import Converter  # noqa: E402
-from banmian.model import Site  # noqa: E402
-from banmian.pipeline import BuildOptions, load_site  # noqa: E402
 
 DAILY_BASE = "https://news.example.com/epaper/"
 HK_BASE = "https://hk.example.net/"
 
 
-class Built:
-    def __init__(self, source: Path, output: Path) -> None:
-        self.source = source
-        self.output = output
-        self.site: Site = load_site(BuildOptions(source=source, output=output), BuildCache()).site
-        self.base_url = self.site.paper.base_url
-
+class Built(BuiltPaper):
     def feed(self, edition_path: str, name: str = "feed.xml") -> feedparser.FeedParserDict:
         return feedparser.parse((self.output / edition_path / name).read_bytes())
 
-    def file_for(self, url: str) -> Path:
-        """The built file a URL on base_url is served from."""
-        assert url.startswith(self.base_url), url
-        rest = url[len(self.base_url) :]
-        return self.output / (rest + "index.html" if rest.endswith("/") or not rest else rest)
-
 
 def _build(tmp_path_factory: pytest.TempPathFactory, name: str) -> Built:
-    root = tmp_path_factory.mktemp(name)
-    source = copy_fixture(f"feeds/{name}", root)
-    output = root / "site"
-    build_site(source, output)
-    return Built(source, output)
+    return build_fixture(tmp_path_factory, f"feeds/{name}", Built)  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")

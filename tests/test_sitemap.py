@@ -11,35 +11,18 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sitekit import build_site, copy_fixture  # noqa: E402
+from sitekit import BuiltPaper, build_fixture, build_site, copy_fixture  # noqa: E402
 
 from banmian import sitemap  # noqa: E402
-from banmian.cache import BuildCache  # noqa: E402
-from banmian.model import Site  # noqa: E402
-from banmian.pipeline import BuildOptions, load_site  # noqa: E402
 
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
 
 
-class Built:
-    def __init__(self, source: Path, output: Path) -> None:
-        self.source = source
-        self.output = output
-        self.site: Site = load_site(BuildOptions(source=source, output=output), BuildCache()).site
-        self.base_url = self.site.paper.base_url
-        self.origin = self.base_url[: len(self.base_url) - len(self.site.paper.base_path)]
-
-    def file_for(self, url: str) -> Path:
-        assert url.startswith(self.base_url), url
-        rest = url[len(self.base_url) :]
-        return self.output / (rest + "index.html" if rest.endswith("/") else rest)
+Built = BuiltPaper
 
 
 def _build(tmp_path_factory: pytest.TempPathFactory, name: str) -> Built:
-    root = tmp_path_factory.mktemp(name)
-    source = copy_fixture(f"feeds/{name}", root)
-    build_site(source, root / "site")
-    return Built(source, root / "site")
+    return build_fixture(tmp_path_factory, f"feeds/{name}")
 
 
 @pytest.fixture(scope="module")
