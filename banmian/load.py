@@ -57,8 +57,9 @@ class Content:
     parsed: Mapping[str, tuple[ArticleSource | None, tuple[Problem, ...]]] = field(default_factory=dict)
 
 
-def content_files(root: Path) -> Iterator[Path]:
-    """Every Markdown file under root, following links but never in a loop."""
+def content_files(root: Path) -> Iterator[str]:
+    """Every Markdown file under root (as "folder/name" strings, cheaper than
+    Paths for thousands of files), following links but never in a loop."""
     seen: set[str] = set()
     for folder, dirs, files in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
@@ -69,7 +70,12 @@ def content_files(root: Path) -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.endswith(".md") and not name.startswith("."):
-                yield Path(folder) / name
+                yield f"{folder}/{name}"
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 Parsed = tuple[ArticleSource | None, tuple[Problem, ...]]
@@ -103,17 +109,18 @@ def load_content(
     seen_stats = stats if stats is not None else {}
     fresh_stats: dict[str, tuple[int, int, int, str]] = {}
     count = 0
+    prefix = len(str(root))  # os.walk yields paths that start with root as given
     for path in content_files(root):
         count += 1
-        shown = path.relative_to(source).as_posix()
+        shown = CONTENT_DIR + path[prefix:].replace(os.sep, "/")
         try:
-            stat = path.stat()
+            stat = os.stat(path)
             known = seen_stats.get(shown)
             if known is not None and known[:3] == (stat.st_mtime_ns, stat.st_size, stat.st_ino) and cache:
                 digest = known[3]
                 raw = None
             else:
-                raw = path.read_bytes()
+                raw = _read(path)
                 digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
         except OSError as exc:
             problems.append(Problem(shown, None, f"cannot read: {exc.strerror}"))
@@ -124,7 +131,7 @@ def load_content(
             result = None
         if result is None:
             if raw is None:
-                raw = path.read_bytes()
+                raw = _read(path)
             article, found = parse_article(raw, shown, digest)
             result = (article, tuple(found))
         parsed[key] = result

@@ -358,7 +358,12 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     cache.extra["theme_checked"] = theme.fingerprint
     # The cache keeps each article's rendered body, not its Markdown twice.
     cache.sources = {
-        key: (dataclasses.replace(a, body=BODY_LEFT_OUT) if a is not None and a.digest in cache.bodies else a, found)
+        key: (
+            dataclasses.replace(a, body=BODY_LEFT_OUT)
+            if a is not None and a.body != BODY_LEFT_OUT and a.digest in cache.bodies
+            else a,
+            found,
+        )
         for key, (a, found) in loaded.content.parsed.items()
     }
     # Bodies no article uses any more are dropped, so the cache does not grow forever.

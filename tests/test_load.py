@@ -156,4 +156,4 @@ def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
     (folder / "a.md").write_text("x", encoding="utf-8")
     (folder / "loop").symlink_to(tmp_path / "content")
     files = list(content_files(tmp_path / "content"))
-    assert [p.name for p in files] == ["a.md"]
+    assert [Path(p).name for p in files] == ["a.md"]
