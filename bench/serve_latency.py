@@ -205,10 +205,10 @@ def report(result: dict[str, object]) -> None:
     builds = result["builds"]
     assert isinstance(waits, list) and isinstance(builds, list)
     print(f"{result['site']}: first build served after {result['first']:.2f} s")
-    print(f"  save → served (both editions): " + ", ".join(f"{w:.2f}" for w in waits) + " s")
+    print("  save → served (both editions): " + ", ".join(f"{w:.2f}" for w in waits) + " s")
     print(f"  median {statistics.median(waits):.2f} s, max {max(waits):.2f} s")
     if builds:
-        print(f"  of which pipeline.build (server log): " + ", ".join(f"{b:.2f}" for b in builds) + " s")
+        print("  of which pipeline.build (server log): " + ", ".join(f"{b:.2f}" for b in builds) + " s")
 
 
 def main(argv: list[str] | None = None) -> int:
