@@ -45,6 +45,10 @@ class Converter:
         self.config = config
         self.code = code
         self.memo: dict[str, str] = {}
+        # Whole lines of pages outside any skipped element → converted line:
+        # a page's chrome (head, masthead, page strip, labels) repeats on
+        # every page, so it is read once instead of on each of thousands.
+        self.lines: dict[str, tuple[str, Skip]] = {}
 
     @property
     def identity(self) -> bool:
@@ -69,7 +73,14 @@ class Converter:
         """Convert the visible text (and visible attributes) of an HTML page or fragment."""
         if self.config is None or html.isascii():
             return html
-        return _HtmlRun(self, html).convert()
+        if html.count("\n") >= LINES_AT_LEAST:
+            converted = _by_lines(self, html)
+            if converted is not None:
+                return converted
+        run = _HtmlRun(self, html)
+        run.scan(strict=False)
+        _finish([run], self)
+        return run.text()
 
 
 @lru_cache(maxsize=None)
@@ -96,13 +107,94 @@ def _classify(tag: str) -> tuple[bool, str, str]:
     return bool(match.group(1)), match.group(2).lower(), match.group(3).rstrip()
 
 
+Skip = tuple  # (name of the skipped element or None, nesting depth)
+NO_SKIP: Skip = (None, 0)
+# Pages have at least this many lines: below it, line-wise is not worth it.
+LINES_AT_LEAST = 8
+LINE_MEMO_SIZE = 20_000
+# An ASCII line can still change what follows: it may open an element whose
+# text is never converted, or one in another edition's lang.
+STATE_HINT = re.compile(r"<(?:script|style|code|pre|kbd|samp|var|textarea|svg|math)\b|\s(?:lang|translate)\s*=", re.I)
+
+
+def _by_lines(converter: Converter, html: str) -> str | None:
+    """Convert a page line by line, remembering the lines every page shares.
+
+    Exact because no OpenCC phrase holds a line break, so a run of text
+    converts the same whole or cut at its line breaks; the skip state
+    (inside <script>, <pre>, another edition's lang …) is carried from line
+    to line. None when a tag spans lines (a text piece holds < or >): then
+    only the whole page read at once is right.
+    """
+    lines = html.split("\n")
+    memo = converter.lines
+    state: Skip = NO_SKIP
+    runs: list[_HtmlRun] = []
+    for index, line in enumerate(lines):
+        if state is NO_SKIP:
+            if line.isascii():
+                if line.count("<") == line.count(">") and not STATE_HINT.search(line):
+                    continue  # nothing to convert, nothing opened
+            else:
+                known = memo.get(line)
+                if known is not None:
+                    lines[index], state = known
+                    continue
+        elif f"{state[0]}" not in line.lower():
+            continue  # inside a skipped element that neither opens nor closes here
+        run = _HtmlRun(converter, line, state)
+        if not run.scan(strict=True):
+            return None
+        run.line = index
+        runs.append(run)
+        state = run.end
+        if state == NO_SKIP:
+            state = NO_SKIP  # one object, so the identity test above holds
+    _finish(runs, converter)
+    if len(memo) > LINE_MEMO_SIZE:
+        memo.clear()  # the shared lines come back within a page or two
+    for run in runs:
+        text = run.text()
+        if run.start is NO_SKIP and not lines[run.line].isascii():
+            memo[lines[run.line]] = (text, NO_SKIP if run.end == NO_SKIP else run.end)
+        lines[run.line] = text
+    return "\n".join(lines)
+
+
+def _finish(jobs: list["_HtmlRun"], converter: Converter) -> None:
+    """Convert every run of every piece at once (one OpenCC call) and put them back."""
+    memo = converter.memo
+    runs = [(job, run) for job in jobs for run in job.runs]
+    texts = ["".join([job.out[i] for i in run]) for job, run in runs]
+    pending = [n for n, text in enumerate(texts) if text not in memo]
+    if pending:
+        batch = [texts[n] for n in pending]
+        converted = converter.text(SEPARATOR.join(batch)).split(SEPARATOR)
+        if len(converted) != len(batch) or SEPARATOR in "".join(batch):
+            converted = [converter.text(text) for text in batch]
+        for n, text in zip(pending, converted):
+            if len(texts[n]) <= MEMO_LIMIT and len(memo) < MEMO_SIZE:
+                memo[texts[n]] = text
+            else:
+                runs[n][0].place(runs[n][1], text)
+    for n, (job, run) in enumerate(runs):
+        if texts[n] in memo:
+            job.place(run, memo[texts[n]])
+
+
 class _HtmlRun:
-    def __init__(self, converter: Converter, html: str) -> None:
+    def __init__(self, converter: Converter, html: str, start: Skip = NO_SKIP) -> None:
         self.converter = converter
         self.source = html
+        self.start = start
+        self.end = start
+        self.line = 0
         self.out: list[str] = []
         self.run: list[int] = []  # indices in out of the text pieces of the current run
         self.runs: list[list[int]] = []  # finished runs with text to convert
+
+    def text(self) -> str:
+        return "".join(self.out)
 
     def flush(self) -> None:
         if self.run:
@@ -110,27 +202,11 @@ class _HtmlRun:
                 self.runs.append(self.run)
             self.run = []
 
-    def finish(self) -> None:
-        """Convert every run of the page at once and put the pieces back."""
-        memo = self.converter.memo
-        texts = ["".join(self.out[i] for i in run) for run in self.runs]
-        pending = [n for n, text in enumerate(texts) if text not in memo]
-        if pending:
-            batch = [texts[n] for n in pending]
-            converted = self.converter.text(SEPARATOR.join(batch)).split(SEPARATOR)
-            if len(converted) != len(batch) or SEPARATOR in "".join(batch):
-                converted = [self.converter.text(text) for text in batch]
-            for n, text in zip(pending, converted):
-                if len(texts[n]) <= MEMO_LIMIT and len(memo) < MEMO_SIZE:
-                    memo[texts[n]] = text
-                else:
-                    self.place(self.runs[n], text)
-        for n, run in enumerate(self.runs):
-            if texts[n] in memo:
-                self.place(run, memo[texts[n]])
-
     def place(self, run: list[int], converted: str) -> None:
         pieces = [self.out[i] for i in run]
+        if len(pieces) == 1:
+            self.out[run[0]] = converted if len(converted) == len(pieces[0]) else self.converter.text(pieces[0])
+            return
         if sum(map(len, pieces)) == len(converted):
             position = 0
             for index, piece in zip(run, pieces):
@@ -142,15 +218,18 @@ class _HtmlRun:
             for index, piece in zip(run, pieces):
                 self.out[index] = self.converter.text(piece)
 
-    def convert(self) -> str:
+    def scan(self, strict: bool) -> bool:
+        """Split into tags and runs of text; False (strict) if a tag seems cut in two."""
         # re.split does the scanning in C: even items are text, odd items tags.
         parts = SPLIT.split(self.source)
         self.out = parts
-        skip_name: str | None = None
-        skip_depth = 0
+        skip_name, skip_depth = self.start
         run = self.run
         for index in range(0, len(parts), 2):
-            if parts[index] and skip_name is None:
+            piece = parts[index]
+            if piece and skip_name is None:
+                if strict and ("<" in piece or ">" in piece):
+                    return False
                 run.append(index)
             if index + 1 == len(parts):
                 break
@@ -178,8 +257,8 @@ class _HtmlRun:
             if attrs and not tag.isascii():
                 parts[index + 1] = self._tag(tag, name, attrs)
         self.flush()
-        self.finish()
-        return "".join(parts)
+        self.end = (skip_name, skip_depth) if skip_name is not None else NO_SKIP
+        return True
 
     def _skips(self, attrs: str) -> bool:
         if "translate" in attrs and NO_TRANSLATE.search(attrs):

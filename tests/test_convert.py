@@ -42,3 +42,53 @@ def test_length_changing_config_falls_back_per_piece() -> None:
 
 def test_entities_and_comments_survive() -> None:
     assert HANT.html("<!-- 注释 --><p>&lt;发&gt; &amp; 里</p>") == "<!-- 注释 --><p>&lt;發&gt; &amp; 裡</p>"
+
+
+def _whole_page(converter: Converter, html: str) -> str:
+    """The page read at once, as the line-wise reader must equal."""
+    from banmian.convert import _finish, _HtmlRun
+
+    run = _HtmlRun(converter, html)
+    run.scan(strict=False)
+    _finish([run], converter)
+    return run.text()
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="zh-Hant">
+<head>
+<meta name="description" content="头发很长">
+<title>头发 · 报纸</title>
+<script>
+var s = "发";
+</script>
+</head>
+<body>
+<p>他的头<strong>发</strong>
+很长，<em>里面</em>的发展</p>
+<pre>头发
+  发展
+</pre>
+<a lang="zh-Hans" href="/zh-hans/">简体
+中文</a>
+<p title="头发">后面</p>
+</body>
+</html>
+"""
+
+
+def test_pages_read_line_by_line_equal_pages_read_whole() -> None:
+    converter = Converter("s2tw", "zh-Hant")
+    expected = _whole_page(converter, PAGE)
+    assert converter.html(PAGE) == expected
+    assert converter.html(PAGE) == expected  # again, from remembered lines
+    assert "var s = \"发\";" in expected and "<pre>头发\n  发展\n</pre>" in expected
+    assert "简体\n中文" in expected and "頭<strong>髮</strong>" in expected
+
+
+def test_a_tag_cut_by_a_line_break_falls_back_to_the_whole_page() -> None:
+    converter = Converter("s2tw", "zh-Hant")
+    page = PAGE.replace('<p title="头发">', '<p data-x="头发"\n   title="头发">')
+    converted = converter.html(page)
+    assert converted == _whole_page(converter, page)
+    assert 'data-x="头发"' in converted and 'title="頭髮"' in converted
