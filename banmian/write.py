@@ -1,32 +1,62 @@
-"""The write stage: a fresh tree beside the output, then one atomic swap.
+"""The write stage: two trees beside the output, brought up to date in turn.
 
-The published site is never written in place. Files are written into a
-sibling folder; a file whose bytes did not change is hard-linked from the
-published site instead (same inode: its mtime stays, so rsync and CDNs
-upload only what changed). When everything is written, the two folders are
-exchanged in one renameat2(RENAME_EXCHANGE) call: a reader, a web server or
-a SIGKILL sees the old site or the new one, never a mix.
+The published site is never written in place. A build fills a staging
+folder beside the output and then exchanges the two in one
+renameat2(RENAME_EXCHANGE) call: a reader, a web server or a SIGKILL sees
+the old site or the new one, never a mix. A file whose bytes did not change
+is the published file itself, hard-linked (same inode: its mtime stays, so
+rsync and CDNs upload only what changed).
+
+The tree the exchange replaces is not thrown away but kept as the *spare*
+(`.site.spare`), and the next build starts from it instead of from an empty
+folder: it holds the previous build's files, most of them hard links shared
+with the published site, so bringing it up to date costs a few system calls
+per *changed* file, not a link and a folder per file of the site. A file in
+it is never written through (it may be a link into the live site): it is
+unlinked and made anew.
+
+A spare is used only when the build cache says exactly what it holds: a
+random token in the folder must match the cache's record of it, and the
+output folder must still be the one the record saw published (device,
+inode, ctime; any build that swaps or a hand that adds or removes a file at
+its top changes them). A build killed while updating the spare leaves it
+under the staging name, where it is never mistaken for a spare; whenever in
+doubt, a build starts from a fresh staging folder and links every unchanged
+file from the published site after checking its size and mtime.
+
+No longer checked: published files edited, added or deleted by hand below
+the top folder, where the build does not change them. The spare's link to
+the same inode is kept without a look at the published file, so such edits
+may stay or come back every other build. Edit the sources instead; deleting
+`.site.spare` makes the next build start fresh and undo them.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
 import errno
 import fcntl
 import hashlib
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO, Callable, Iterable, Mapping, TypeVar
 
 RENAME_EXCHANGE = 2
 TRASH_GRACE_SECONDS = 600
 AT_FDCWD = -100
+TOKEN_NAME = ".banmian-spare"  # in the spare's top folder; never a site file (dot files are not published)
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+
+FolderId = tuple[int, int, int]  # device, inode, ctime_ns
+T = TypeVar("T")
 
 
 class OutputLocked(Exception):
@@ -43,24 +73,45 @@ class Written:
     mtime_ns: int
 
 
+@dataclass(frozen=True)
+class TreeState:
+    """What the build cache keeps of the folders a build left, to trust them next time."""
+
+    published: FolderId | None  # the output folder right after publishing
+    spare_token: str  # also in the spare's TOKEN_NAME file; "" when no spare was kept
+    spare: Mapping[str, Written]  # exactly the files the spare holds
+
+
 def digest_of(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class OutputTree:
-    """Collects one build's files in a staging folder and publishes them at once."""
+    """Collects one build's files in a staging folder and publishes them at once.
 
-    def __init__(self, output: Path, previous: Mapping[str, Written]) -> None:
+    previous: the manifest of the published site; state: what the last
+    publish left (None: nothing known, so nothing beside the output is trusted).
+    """
+
+    def __init__(self, output: Path, previous: Mapping[str, Written], state: TreeState | None = None) -> None:
         self.output = output.resolve()
         self.previous = previous
+        self.state = state  # after publish(): what the next build needs
         self.staging = self.output.with_name(f".{self.output.name}.staging-{os.getpid()}")
+        self.spare = self.output.with_name(f".{self.output.name}.spare")
         self.manifest: dict[str, Written] = {}
         self.written = 0
         self.unchanged = 0
+        self.removed = 0
+        self.swapped = False  # a new tree was published: the cache must learn the new state
         self._lock: IO[bytes] | None = None
         self._made_dirs: set[str] = {""}
         self._output = str(self.output)
         self._staging = str(self.staging)
+        # What the staging folder held when the build began: the spare's files, or none.
+        self._held: Mapping[str, Written] = {}
+        self._from_spare = False
+        self._published_known = False
 
     # -- locking -----------------------------------------------------------
     def lock(self) -> None:
@@ -87,14 +138,23 @@ class OutputTree:
 
     # -- staging -------------------------------------------------------------
     def begin(self) -> None:
+        """Take the spare as the staging folder when it can be trusted, else start empty."""
         self._clear_stale_staging()
-        self.staging.mkdir(parents=True)
+        state = self.state
+        self._published_known = state is not None and state.published is not None and _folder_id(self._output) == state.published
+        if self._published_known and state is not None and state.spare_token and _read_token(self.spare) == state.spare_token:
+            # Renamed before the first change: a build killed from here on
+            # leaves a staging folder, which is cleared, never a half-updated spare.
+            os.rename(self.spare, self.staging)
+            self._held, self._from_spare = state.spare, True
+        else:
+            self._remove_later([self.spare])
+            self.staging.mkdir(parents=True)
 
     def _clear_stale_staging(self) -> None:
         # A build killed earlier leaves its staging folder behind; it was never
         # published, so it is safe to remove (we hold the lock).
-        for stale in self.output.parent.glob(f".{self.output.name}.staging-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        self._remove_later(list(self.output.parent.glob(f".{self.output.name}.staging-*")))
         # Old sites whose remover was killed; young ones are still being removed.
         for trash in self.output.parent.glob(f".{self.output.name}.trash-*"):
             try:
@@ -104,28 +164,40 @@ class OutputTree:
                 pass
 
     def reuse(self, path: str, fingerprint: str) -> bool:
-        """Link the published file when it was made from the same inputs."""
+        """Keep (or link) the published file when it was made from the same inputs."""
         old = self.previous.get(path)
         if old is None or not fingerprint or old.fingerprint != fingerprint:
             return False
-        return self._link_old(path, old, fingerprint)
+        return self._keep_published(path, old, fingerprint)
 
     def put(self, path: str, data: bytes, fingerprint: str = "") -> None:
         digest = digest_of(data)
         old = self.previous.get(path)
-        if old is not None and old.digest == digest and self._link_old(path, old, fingerprint):
-            return
+        if old is not None and old.digest == digest:
+            if self._keep_published(path, old, fingerprint):
+                return
+        else:
+            here = self._holding(path)
+            if here is not None and here.digest == digest:
+                # The spare's own copy has these bytes (an edit undone): no write.
+                self._record(path, here, fingerprint)
+                return
         target = self._target(path)
-        if path in self.manifest:
-            # Placed earlier in this build, maybe as a hard link to the
-            # published file: writing through it would change the live site.
-            os.unlink(target)
-            del self.manifest[path]
-        with open(target, "wb") as handle:
-            handle.write(data)
-        stat = os.stat(target)
-        self.manifest[path] = Written(fingerprint, digest, len(data), stat.st_mtime_ns)
+        mtime_ns = _replacing(target, lambda t: _write_new(t, data))
+        self.manifest[path] = Written(fingerprint, digest, len(data), mtime_ns)
         self.written += 1
+
+    def _holding(self, path: str) -> Written | None:
+        """What the staging folder has at path: placed by this build, or left by the spare."""
+        placed = self.manifest.get(path)
+        return placed if placed is not None else self._held.get(path)
+
+    def _keep_published(self, path: str, old: Written, fingerprint: str) -> bool:
+        here = self._holding(path)
+        if here is not None and _same_file(here, old):
+            self._record(path, old, fingerprint)  # the spare's link to the published inode
+            return True
+        return self._link_old(path, old, fingerprint)
 
     def _link_old(self, path: str, old: Written, fingerprint: str) -> bool:
         source = f"{self._output}/{path}"  # strings: pathlib costs more than the syscalls here
@@ -137,12 +209,18 @@ class OutputTree:
         if stat.st_size != old.size or stat.st_mtime_ns != old.mtime_ns:
             return False
         try:
-            os.link(source, self._target(path))
+            _replacing(self._target(path), lambda t: os.link(source, t))
         except OSError:
             return False
-        self.manifest[path] = Written(fingerprint or old.fingerprint, old.digest, old.size, old.mtime_ns)
-        self.unchanged += 1
+        self._record(path, old, fingerprint)
         return True
+
+    def _record(self, path: str, entry: Written, fingerprint: str) -> None:
+        # The same object when nothing differs: the cache pickles it once for both manifests.
+        if fingerprint and fingerprint != entry.fingerprint:
+            entry = dataclasses.replace(entry, fingerprint=fingerprint)
+        self.manifest[path] = entry
+        self.unchanged += 1
 
     def _target(self, path: str) -> str:
         parent = os.path.dirname(path)
@@ -158,36 +236,159 @@ class OutputTree:
 
     # -- publishing -----------------------------------------------------------
     def publish(self) -> None:
+        # Here, after every put (workers included): the spare's files this build did not make.
+        gone = [path for path in self._held if path not in self.manifest]
+        _remove_files(self._staging, gone)
+        self.removed = len(gone)
+        if self._from_spare and not gone and self._nothing_changed():
+            # The published site already is the result and the staging folder
+            # is still exactly the spare: put it back, as trusted as before.
+            os.rename(self.staging, self.spare)
+            return
+        _remove_files(self._staging, [TOKEN_NAME])
         if self.output.exists():
             _exchange(self.staging, self.output)
-            self._discard(self.staging)  # it now holds the old site
+            token, spare = self._keep_spare()  # the staging folder now holds the old site
         else:
             os.rename(self.staging, self.output)
+            token, spare = "", {}
+        self.swapped = True
+        self.state = TreeState(_folder_id(self._output), token, spare)
 
-    def _discard(self, old_site: Path) -> None:
-        """Remove the replaced site without making the build wait for it.
+    def _nothing_changed(self) -> bool:
+        return _same_files(self.manifest, self.previous) and _same_files(self.manifest, self._held)
 
-        The new site is already published; deleting tens of thousands of old
-        files can take longer than the whole incremental build, so a detached
-        process does it. Leftovers of a remover that was killed are cleared by
-        a later build.
-        """
-        trash = self.output.with_name(f".{self.output.name}.trash-{os.getpid()}-{time.monotonic_ns()}")
+    def _keep_spare(self) -> tuple[str, Mapping[str, Written]]:
+        """Keep the replaced site as the next build's spare, when its contents are known."""
+        if not self._published_known:
+            self._remove_later([self.staging])
+            return "", {}
+        token = secrets.token_hex(16)
         try:
-            os.rename(old_site, trash)
+            # The token last, then the name: a kill before leaves a staging folder.
+            _write_new(f"{self._staging}/{TOKEN_NAME}", token.encode())
+            os.rename(self.staging, self.spare)
+        except OSError:
+            self._remove_later([self.staging])
+            return "", {}
+        return token, self.previous
+
+    def _remove_later(self, folders: Iterable[Path]) -> None:
+        """Remove folders without making the build wait for it.
+
+        Deleting tens of thousands of files can take longer than the whole
+        incremental build, so they are renamed aside at once and a detached
+        process deletes them. Leftovers of a remover that was killed are
+        cleared by a later build.
+        """
+        trashed = []
+        for folder in folders:
+            trash = self.output.with_name(f".{self.output.name}.trash-{os.getpid()}-{time.monotonic_ns()}")
+            try:
+                os.rename(folder, trash)
+                os.utime(trash)  # its age tells a later build whether its remover was killed
+            except FileNotFoundError:
+                continue
+            except OSError:
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
+            trashed.append(str(trash))
+        if not trashed:
+            return
+        try:
             subprocess.Popen(
-                [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", str(trash)],
+                [sys.executable, "-c", "import shutil, sys\nfor f in sys.argv[1:]: shutil.rmtree(f, ignore_errors=True)", *trashed],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )
         except OSError:
-            shutil.rmtree(old_site, ignore_errors=True)
-            shutil.rmtree(trash, ignore_errors=True)
+            for trash in trashed:
+                shutil.rmtree(trash, ignore_errors=True)
 
     def abandon(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        # Maybe a half-updated spare: never to be trusted again.
+        self._remove_later([self.staging])
+
+
+def _same_file(a: Written, b: Written) -> bool:
+    """The same bytes with the same mtime: a link to one inode, as far as a reader can tell."""
+    return a.digest == b.digest and a.size == b.size and a.mtime_ns == b.mtime_ns
+
+
+def _same_files(a: Mapping[str, Written], b: Mapping[str, Written]) -> bool:
+    if len(a) != len(b):
+        return False
+    for path, entry in a.items():
+        other = b.get(path)
+        if other is not entry and (other is None or not _same_file(entry, other)):
+            return False
+    return True
+
+
+def _folder_id(path: str) -> FolderId | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_ctime_ns
+
+
+def _read_token(folder: Path) -> str:
+    try:
+        with open(folder / TOKEN_NAME, encoding="ascii") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        return ""
+
+
+def _write_new(target: str, data: bytes) -> int:
+    """Create target (it must not exist) holding data; its mtime in ns."""
+    with open(os.open(target, NEW_FILE, 0o666), "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        return os.fstat(handle.fileno()).st_mtime_ns
+
+
+def _replacing(target: str, make: Callable[[str], T]) -> T:
+    """make(target) after clearing what the spare left there.
+
+    Unlinked, never written through: it may be a hard link into the live site.
+    """
+    try:
+        return make(target)
+    except FileExistsError:
+        _vacate(target)
+        return make(target)
+
+
+def _vacate(target: str) -> None:
+    try:
+        os.unlink(target)
+    except OSError:
+        if not os.path.isdir(target):
+            raise
+        shutil.rmtree(target)  # the spare had a folder where this build has a file
+
+
+def _remove_files(root: str, paths: Iterable[str]) -> None:
+    """Unlink paths under root, then the folders that leaves empty."""
+    folders: set[str] = set()
+    for path in paths:
+        try:
+            os.unlink(f"{root}/{path}")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            pass  # gone with its folder, or a folder of this build now
+        folder = os.path.dirname(path)
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = os.path.dirname(folder)
+    for folder in sorted(folders, key=len, reverse=True):  # a folder before its parent
+        try:
+            os.rmdir(f"{root}/{folder}")
+        except OSError:
+            pass  # not empty: it holds files of this build
 
 
 def _make_dirs(root: str, folder: str, made: set[str]) -> None:
@@ -197,10 +398,13 @@ def _make_dirs(root: str, folder: str, made: set[str]) -> None:
         missing.append(folder)
         folder = os.path.dirname(folder)
     for name in reversed(missing):
+        path = f"{root}/{name}"
         try:
-            os.mkdir(f"{root}/{name}")
+            os.mkdir(path)
         except FileExistsError:
-            pass
+            if not os.path.isdir(path):  # the spare had a file where this build has a folder
+                os.unlink(path)
+                os.mkdir(path)
         made.add(name)
 
 
