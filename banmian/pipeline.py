@@ -296,7 +296,8 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         progress("articles", len(bodies), len(bodies))
 
     output_key = str(options.output)
-    tree = OutputTree(options.output, cache.manifests.get(output_key, {}))
+    tree_states = cache.extra.setdefault("output_trees", {})  # the spare beside each output folder
+    tree = OutputTree(options.output, cache.manifests.get(output_key, {}), tree_states.get(output_key))
     try:
         tree.lock()
     except OutputLocked as exc:
@@ -353,8 +354,9 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
                         "warning",
                     )
                 )
-    changed = tree.written > 0 or set(loaded.content.parsed) != known_sources or not checked
+    changed = tree.written > 0 or tree.swapped or set(loaded.content.parsed) != known_sources or not checked
     cache.manifests[output_key] = tree.manifest
+    tree_states[output_key] = tree.state
     cache.extra["theme_checked"] = theme.fingerprint
     # The cache keeps each article's rendered body, not its Markdown twice.
     cache.sources = {
