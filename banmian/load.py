@@ -14,7 +14,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Container, Iterator, Mapping
+from typing import Any, Callable, Container, Iterable, Iterator, Mapping, Sequence
 
 import yaml
 
@@ -83,11 +83,25 @@ Parsed = tuple[ArticleSource | None, tuple[Problem, ...]]
 BODY_LEFT_OUT = "\x00(body in the rendered-body cache)"
 
 
+# Parses a batch of (raw bytes, shown path, digest); a caller with many files
+# to parse passes one that spreads them over worker processes.
+ParseMany = Callable[[Sequence[tuple[bytes, str, str]]], Iterable[Parsed]]
+
+
+def parse_many(batch: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
+    results: list[Parsed] = []
+    for raw, shown, digest in batch:
+        article, found = parse_article(raw, shown, digest)
+        results.append((article, tuple(found)))
+    return results
+
+
 def load_content(
     source: Path,
     cache: Mapping[str, Parsed] | None = None,
     stats: dict[str, tuple[int, int, int, str]] | None = None,
     rendered: Container[str] = (),
+    parse: ParseMany = parse_many,
 ) -> Content:
     """Read every article and issue.toml under source/content.
 
@@ -101,8 +115,6 @@ def load_content(
     """
     root = source / CONTENT_DIR
     problems: list[Problem] = []
-    articles: list[ArticleSource] = []
-    parsed: dict[str, Parsed] = {}
     if not root.is_dir():
         problems.append(Problem(str(root), None, "no content folder: articles go in content/<date>/<page>/*.md"))
         return Content((), {}, tuple(problems), 0)
@@ -110,6 +122,10 @@ def load_content(
     fresh_stats: dict[str, tuple[int, int, int, str]] = {}
     count = 0
     prefix = len(str(root))  # os.walk yields paths that start with root as given
+    # In file order: a key with what parsing gave, or with None until parsed;
+    # a read error as a problem in its place.
+    found: list[tuple[str, Parsed | None] | Problem] = []
+    pending: list[tuple[bytes, str, str]] = []
     for path in content_files(root):
         count += 1
         shown = CONTENT_DIR + path[prefix:].replace(os.sep, "/")
@@ -122,20 +138,28 @@ def load_content(
             else:
                 raw = _read(path)
                 digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+            key = f"{shown}:{digest}"
+            result = cache.get(key) if cache else None
+            if result is not None and result[0] is not None and result[0].body == BODY_LEFT_OUT and digest not in rendered:
+                result = None
+            if result is None:
+                pending.append((_read(path) if raw is None else raw, shown, digest))
         except OSError as exc:
-            problems.append(Problem(shown, None, f"cannot read: {exc.strerror}"))
+            found.append(Problem(shown, None, f"cannot read: {exc.strerror}"))
             continue
-        key = f"{shown}:{digest}"
-        result = cache.get(key) if cache else None
-        if result is not None and result[0] is not None and result[0].body == BODY_LEFT_OUT and digest not in rendered:
-            result = None
-        if result is None:
-            if raw is None:
-                raw = _read(path)
-            article, found = parse_article(raw, shown, digest)
-            result = (article, tuple(found))
-        parsed[key] = result
+        found.append((key, result))
         fresh_stats[shown] = (stat.st_mtime_ns, stat.st_size, stat.st_ino, digest)
+    fresh = iter(parse(pending) if pending else ())
+    articles: list[ArticleSource] = []
+    parsed: dict[str, Parsed] = {}
+    for item in found:
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        key, result = item
+        if result is None:
+            result = next(fresh)
+        parsed[key] = result
         problems.extend(result[1])
         if result[0] is not None:
             articles.append(result[0])

@@ -123,6 +123,13 @@ def slugify(title: str, limit: int = SLUG_MAX) -> str:
     return _truncate(parts, limit)
 
 
+def warm_up() -> None:
+    """Load the segmenter and the pinyin tables now, before worker processes
+    fork: each would otherwise load its own copy (most of a second each)."""
+    _romanise.__wrapped__("银行行长")  # type: ignore[attr-defined]
+    _pinyin()("重庆")
+
+
 def is_valid_slug(slug: str) -> bool:
     return len(slug) <= SLUG_MAX and bool(SLUG_PATTERN.match(slug))
 
