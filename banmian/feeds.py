@@ -26,7 +26,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from .convert import Converter
 from .model import Article, Body, Edition, Issue, Link, Site
-from .render import summary_of
+from .render import fingerprint, summary_of
 from .resolve import section_url
 
 GENERATOR = "banmian"
@@ -269,6 +269,37 @@ def section_articles(site: Site, name: str, limit: int = SECTION_FEED_ARTICLES) 
         if len(chosen) >= limit and issue.key not in window:
             break
     return tuple(chosen)
+
+
+def feeds_fingerprint(site: Site, build_fp: str, built_at: dt.datetime) -> str:
+    """Everything the feeds are made of: the articles they carry (whole files,
+    bodies included), where those articles sit and link to, and the sections.
+    An edit to an article no feed carries leaves every feed as it was."""
+    window = feed_window(site.issues, site.paper.feed_issues)
+    carried: dict[str, Article] = {a.key: a for a in window_articles(window)}
+    sections = []
+    for name, slug in site.section_slugs.items():
+        chosen = section_articles(site, name)
+        carried.update((a.key, a) for a in chosen)
+        sections.append((name, slug, [a.key for a in chosen]))
+    page_names = {p.key: p.name for i in site.issues for p in i.pages}
+
+    def jump(link: Link | None) -> object:
+        return None if link is None else (link.text, link.urls)
+
+    articles = []
+    for key, article in carried.items():
+        nav = site.nav.get(key)
+        articles.append((
+            key,
+            article.src.digest,
+            article.src.file,
+            dict(article.urls),
+            page_names.get(f"{article.date.isoformat()}/{article.page_code}", ""),
+            jump(nav.continued_from if nav else None),
+            jump(nav.continued_to if nav else None),
+        ))
+    return fingerprint(build_fp, built_at.isoformat(), [i.key for i in window], sections, articles, dict(site.urls))
 
 
 # -- XML ----------------------------------------------------------------------------

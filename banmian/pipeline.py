@@ -25,7 +25,7 @@ from . import published as published_urls
 from .cache import CACHE_DIR, BuildCache, load_cache, save_cache
 from .config import CONFIG_NAME, load_config
 from .errors import ContentError, Problem, errors_in
-from .feeds import feed_files
+from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
 from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, Parsed, load_content, parse_many
 from .model import Article, Body, Newspaper, Site
@@ -422,22 +422,31 @@ def extra_stages(
     # unchanged feed keeps its mtime and a cold build equals an incremental one.
     zone = zoneinfo.ZoneInfo(site.paper.timezone)
     built_at = dt.datetime.combine(site.latest.date, dt.time(0, 0), zone)
-    # Every file of every article (front matter included) and the structure
-    # around it: what the calendar, the feeds and the sitemap are made from.
-    content_fp = fingerprint(
+    # What the calendar and the sitemap are made of: the structure of the
+    # archive and each article's front matter, not its body, so that a
+    # correction to a story's text does not rewrite them.
+    listing_fp = fingerprint(
         renderer.build_fp,
         moved,
         [
-            (i.key, i.number, [(p.key, p.name, p.editor, [(a.key, a.src.digest) for a in p.articles]) for p in i.pages])
+            (i.key, i.number, [
+                (p.key, p.name, p.editor, [
+                    (a.key, a.src.title, a.src.kicker, a.src.subtitle, a.src.reporters, a.src.column)
+                    for a in p.articles
+                ])
+                for p in i.pages
+            ])
             for i in site.issues
         ],
     )
-    yield "issues.json", content_fp, lambda: [
+    yield "issues.json", listing_fp, lambda: [
         ("issues.json", issues_json(site, moved)),
         ("robots.txt", robots_txt(site.paper)),
     ]
-    yield "feeds", content_fp, lambda: feed_files(site, bodies, renderer.converters, built_at, cache.extra.setdefault("feeds", {}))
-    yield "sitemap", content_fp, lambda: sitemap_files(site, built_at)
+    yield "feeds", feeds_fingerprint(site, renderer.build_fp, built_at), lambda: feed_files(
+        site, bodies, renderer.converters, built_at, cache.extra.setdefault("feeds", {})
+    )
+    yield "sitemap", listing_fp, lambda: sitemap_files(site, built_at)
     yield "search", "", lambda: search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
 
 

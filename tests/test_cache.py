@@ -64,7 +64,23 @@ def test_body_edit_rewrites_only_what_shows_it(paper: tuple[Path, Path], tmp_pat
     assert OTHER_ISSUE_ARTICLE not in rewritten
     assert "zh-hans/2025-03-01/index.html" not in rewritten
     assert len([p for p in rewritten if p.endswith(".html")]) <= 12
+    # The calendar and the sitemap show no body text; the feeds carry it.
+    assert "issues.json" not in rewritten and "sitemap.xml" not in rewritten
+    assert "zh-hant/feed.xml" in rewritten
     assert "第二天改寫的正文" in (output / ARTICLE_PAGE).read_text(encoding="utf-8")
+    same_as_cold(source, output, tmp_path)
+
+
+def test_title_edit_rewrites_the_calendar_and_sitemap(paper: tuple[Path, Path], tmp_path: Path) -> None:
+    source, output = paper
+    before = mtimes(output)
+    path = source / ARTICLE
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title:", "kicker: 新加的引题\ntitle:", 1), encoding="utf-8")
+    run(source, output)
+    rewritten = changed(before, mtimes(output))
+    assert "issues.json" in rewritten
+    assert "新加的引题" in (output / "issues.json").read_text(encoding="utf-8")
     same_as_cold(source, output, tmp_path)
 
 
