@@ -60,17 +60,49 @@ class Content:
 def content_files(root: Path) -> Iterator[str]:
     """Every Markdown file under root (as "folder/name" strings, cheaper than
     Paths for thousands of files), following links but never in a loop."""
-    seen: set[str] = set()
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(folder)
-        if real in seen:  # a symlink loop, or the same folder linked twice
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith(".md") and not name.startswith("."):
-                yield f"{folder}/{name}"
+    for path, _ in content_entries(root):
+        yield path
+
+
+def content_entries(root: Path) -> Iterator[tuple[str, os.stat_result | OSError]]:
+    """(path, its stat, or why it cannot be read) of every Markdown file, in order.
+
+    os.scandir gives each file's stat with the listing, where os.walk plus a
+    stat and a realpath per folder cost a third of a rebuild's loading time.
+    Folders are known by (device, inode), so a symlink loop or a folder
+    linked twice is walked once.
+    """
+    seen: set[tuple[int, int]] = set()
+
+    def walk(folder: str) -> Iterator[tuple[str, os.stat_result | OSError]]:
+        try:
+            info = os.stat(folder)
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            return
+        if (info.st_dev, info.st_ino) in seen:
+            return
+        seen.add((info.st_dev, info.st_ino))
+        folders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                folders.append(entry.path)
+            elif entry.name.endswith(".md"):
+                try:
+                    yield entry.path, entry.stat()
+                except OSError as exc:
+                    yield entry.path, exc
+        for path in folders:
+            yield from walk(path)
+
+    yield from walk(str(root))
 
 
 def _read(path: str) -> bytes:
@@ -126,11 +158,12 @@ def load_content(
     # a read error as a problem in its place.
     found: list[tuple[str, Parsed | None] | Problem] = []
     pending: list[tuple[bytes, str, str]] = []
-    for path in content_files(root):
+    for path, stat in content_entries(root):
         count += 1
         shown = CONTENT_DIR + path[prefix:].replace(os.sep, "/")
         try:
-            stat = os.stat(path)
+            if isinstance(stat, OSError):
+                raise stat
             known = seen_stats.get(shown)
             if known is not None and known[:3] == (stat.st_mtime_ns, stat.st_size, stat.st_ino) and cache:
                 digest = known[3]
