@@ -33,8 +33,8 @@ may stay or come back every other build. Edit the sources instead; deleting
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
-import ctypes.util
 import dataclasses
 import errno
 import fcntl
@@ -240,12 +240,13 @@ class OutputTree:
         gone = [path for path in self._held if path not in self.manifest]
         _remove_files(self._staging, gone)
         self.removed = len(gone)
-        if self._from_spare and not gone and self._nothing_changed():
+        if self._from_spare and not self.written and not gone and self._nothing_changed():
             # The published site already is the result and the staging folder
             # is still exactly the spare: put it back, as trusted as before.
             os.rename(self.staging, self.spare)
             return
-        _remove_files(self._staging, [TOKEN_NAME])
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{self._staging}/{TOKEN_NAME}")  # the spare's mark is not part of the site
         if self.output.exists():
             _exchange(self.staging, self.output)
             token, spare = self._keep_spare()  # the staging folder now holds the old site
@@ -409,7 +410,7 @@ def _make_dirs(root: str, folder: str, made: set[str]) -> None:
 
 
 def _exchange(a: Path, b: Path) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # this process's symbols, libc's among them: no ldconfig run
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is not None:
         result = renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)

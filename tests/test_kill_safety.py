@@ -25,6 +25,7 @@ from typing import Iterator
 import pytest
 
 from banmian.links import check_site_links
+from banmian.pipeline import BuildOptions, build
 from sitekit import ROOT
 
 pytestmark = pytest.mark.slow
@@ -105,6 +106,14 @@ DRIVER = textwrap.dedent(
         exchange(a, b)
         announce("after-swap")
     write._exchange = before_exchange
+    write_new, writes = write._write_new, []
+    def counted_write(target, data):
+        # Announced from whichever process (workers too) makes its 30th file.
+        writes.append(target)
+        if len(writes) == 30:
+            announce("mid-update")
+        return write_new(target, data)
+    write._write_new = counted_write
     from banmian.cli import main
     sys.exit(main(sys.argv[1:]))
     """
@@ -112,6 +121,8 @@ DRIVER = textwrap.dedent(
 
 
 class Archive:
+    pages: int
+
     def __init__(self, root: Path) -> None:
         self.source = root / "paper"
         self.output = root / "site"
@@ -253,3 +264,46 @@ def test_build_after_kills_succeeds_and_is_whole(archive: Archive) -> None:
     started = time.monotonic()
     assert check_site_links(archive.output) == []
     print(f"link check of {archive.pages} pages: {time.monotonic() - started:.1f} s")  # type: ignore[attr-defined]
+
+
+# -- the spare: the tree replaced by the last build, updated in place ----------------
+SPARE_ARTICLES = 300
+
+
+@pytest.fixture()
+def spared(tmp_path: Path) -> Archive:
+    """A smaller archive built twice: the second build left a spare beside the site."""
+    archive = Archive(tmp_path)
+    write_archive(archive.source, SPARE_ARTICLES, seed=9)
+    for title in ("高原日报", "高原日报 SPARE"):
+        archive.retitle_paper(title)
+        done = archive.build()
+        assert done.returncode == 0, done.stderr
+    assert archive.output.with_name(".site.spare").is_dir()
+    return archive
+
+
+def same_as_cold(archive: Archive) -> None:
+    cold = archive.output.with_name("cold")
+    build(BuildOptions(source=archive.source, output=cold, use_cache=False, record_urls=False))
+    assert snapshot(archive.output) == snapshot(cold)
+
+
+@pytest.mark.parametrize("moment", ["mid-update", "before-swap"])
+def test_sigkill_while_updating_the_spare_leaves_the_site_and_the_next_build_is_whole(spared: Archive, moment: str) -> None:
+    before = snapshot(spared.output)
+    record = (spared.source / "content/.published.json").read_bytes()
+    spared.retitle_paper("高原日报 KILLED")  # every page changes: every file of the spare is replaced
+    process = spared.start(linger=moment)
+    wait_for_line(process, moment)
+    staging = list(spared.output.parent.glob(".site.staging-*"))
+    assert not spared.output.with_name(".site.spare").exists() and len(staging) == 1  # the spare is being updated
+    kill(process)
+    assert snapshot(spared.output) == before
+    assert (spared.source / "content/.published.json").read_bytes() == record
+    for title in ("高原日报 AFTER KILL", "高原日报 AGAIN"):  # from a fresh folder, then from the spare it left
+        spared.retitle_paper(title)
+        done = spared.build()
+        assert done.returncode == 0, done.stderr
+        assert not list(spared.output.parent.glob(".site.staging-*"))
+        same_as_cold(spared)

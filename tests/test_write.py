@@ -1,12 +1,18 @@
+import dataclasses
+import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
-from banmian.write import OutputLocked, OutputTree
+import banmian.pipeline
+from banmian.pipeline import BuildOptions, build
+from banmian.write import TOKEN_NAME, OutputLocked, OutputTree, TreeState, Written
+from sitekit import copy_fixture
 
 
-def publish(output: Path, files: dict[str, bytes], previous=None, fingerprints=None) -> OutputTree:  # type: ignore[no-untyped-def]
-    tree = OutputTree(output, previous or {})
+def publish(output: Path, files: dict[str, bytes], previous=None, fingerprints=None, state=None) -> OutputTree:  # type: ignore[no-untyped-def]
+    tree = OutputTree(output, previous or {}, state)
     tree.lock()
     try:
         tree.begin()
@@ -95,3 +101,210 @@ def test_stale_staging_of_a_killed_build_is_cleared(tmp_path: Path) -> None:
     (stale / "half.html").write_bytes(b"x")
     publish(tmp_path / "site", {"a.html": b"1"})
     assert not stale.exists()
+
+
+# -- the spare: the replaced tree, updated in place by the next build ---------------
+class Output:
+    """One output folder published again and again, remembering what the cache would."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.manifest: dict[str, Written] = {}
+        self.state: TreeState | None = None
+
+    def publish(self, files: dict[str, bytes], fingerprints: dict[str, str] | None = None) -> OutputTree:
+        tree = publish(self.folder, files, self.manifest, fingerprints, self.state)
+        self.manifest, self.state = tree.manifest, tree.state
+        return tree
+
+    @property
+    def spare(self) -> Path:
+        return self.folder.with_name(f".{self.folder.name}.spare")
+
+
+def folder_tree(folder: Path) -> dict[str, bytes | None]:
+    """Every file's bytes and every folder (None), so a stray empty folder counts too."""
+    return {p.relative_to(folder).as_posix(): None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
+
+
+def stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_replaced_tree_becomes_the_spare_and_the_build_after_starts_from_it(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    assert site.publish({"a.html": b"1"}).swapped  # first build: a new folder
+    assert not site.spare.exists()  # nothing was replaced
+    second = site.publish({"a.html": b"1", "b.html": b"2"})
+    assert site.spare.is_dir() and not second._from_spare  # no spare yet: a fresh staging folder
+    third = site.publish({"a.html": b"1", "b.html": b"3"})
+    assert third._from_spare and third.written == 1 and third.unchanged == 1
+    assert folder_tree(site.folder) == {"a.html": b"1", "b.html": b"3"}
+    assert not list(tmp_path.glob(".site.staging-*"))
+
+
+def test_unchanged_files_keep_inode_and_mtime_while_the_trees_alternate(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    site.publish({"same.html": b"same", "deep/er/same.html": b"deep", "flip.html": b"A"})
+    kept = {path: stamp for path, stamp in stamps(site.folder).items() if "same" in path}
+    for n, version in enumerate([b"B", b"A", b"B", b"A", b"B"]):
+        tree = site.publish({"same.html": b"same", "deep/er/same.html": b"deep", "flip.html": version})
+        assert tree._from_spare == (n > 0)
+        now = stamps(site.folder)
+        assert {path: now[path] for path in kept} == kept
+        assert (site.folder / "flip.html").read_bytes() == version
+
+
+def test_no_change_rebuild_keeps_the_folder_and_the_spare(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    files = {"a.html": b"1", "x/b.html": b"2"}
+    site.publish(files)
+    site.publish(files)  # makes the spare
+    site.publish({**files, "a.html": b"changed"})
+    site.publish(files)  # the spare's own a.html, swapped
+    assert site.publish(files).swapped  # the spare held the changed a.html: linked, swapped
+    inode = site.folder.stat().st_ino
+    state = site.state
+    tree = site.publish(files)
+    assert tree._from_spare and not tree.swapped and tree.written == 0
+    assert site.folder.stat().st_ino == inode and site.state is state  # nothing swapped, nothing new to remember
+    assert site.publish(files)._from_spare  # and the spare is still trusted
+
+
+def test_spare_reuse_gives_the_bytes_of_a_cold_build(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    versions = [
+        {"index.html": b"v1", "a/1.html": b"one", "a/2.html": b"two", "b/c/3.html": b"three"},
+        {"index.html": b"v2", "a/1.html": b"one", "a/2.html": b"TWO", "d/4.html": b"four"},
+        {"index.html": b"v1", "a/1.html": b"one", "b/c/3.html": b"three", "d/4.html": b"four"},
+        {"index.html": b"v3", "a/1.html": b"one!", "b/c/3.html": b"three", "b/c/5.html": b"five"},
+        {"index.html": b"v3"},
+        {"index.html": b"v1", "a/1.html": b"one", "a/2.html": b"two", "b/c/3.html": b"three"},
+    ]
+    for n, files in enumerate(versions):
+        tree = site.publish(files)
+        assert tree._from_spare == (n >= 2)
+        cold = publish(tmp_path / f"cold-{n}", files)
+        assert folder_tree(site.folder) == folder_tree(cold.output)
+
+
+def test_files_removed_from_the_site_disappear_with_their_folders(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    both = {"a.html": b"1", "x/y/gone.html": b"2", "x/kept.html": b"3"}
+    site.publish(both)
+    site.publish(both)  # the spare now holds x/y/gone.html too
+    for _ in range(3):  # from the spare that had it, then from the one that did not
+        tree = site.publish({"a.html": b"1", "x/kept.html": b"3"})
+        assert tree._from_spare
+        assert folder_tree(site.folder) == {"a.html": b"1", "x": None, "x/kept.html": b"3"}
+    assert tree.removed == 0  # the last spare had it no more
+
+
+def test_a_file_may_become_a_folder_and_back(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    as_file = {"index.html": b"i", "feed": b"a file"}
+    as_folder = {"index.html": b"i", "feed/index.xml": b"in a folder", "feed/more/x.xml": b"x"}
+    for files in [as_file, as_file, as_folder, as_file, as_folder, as_folder, as_file]:
+        site.publish(files)
+        assert folder_tree(site.folder) == folder_tree(publish(tmp_path / "cold", files).output)
+        shutil.rmtree(tmp_path / "cold")
+
+
+def test_spare_not_trusted_is_not_used(tmp_path: Path) -> None:
+    files = {"a.html": b"1", "b/c.html": b"2"}
+
+    def tampered(harm: Callable[[Output], None]) -> OutputTree:
+        site = Output(tmp_path / harm.__name__)
+        site.publish(files)
+        site.publish(files)
+        (site.spare / "b/c.html").unlink()  # what the spare holds no longer matches its record …
+        (site.spare / "b/c.html").write_bytes(b"tampered")
+        harm(site)  # … and this is how a build should notice
+        tree = site.publish(files)
+        assert folder_tree(site.folder) == {"a.html": b"1", "b": None, "b/c.html": b"2"}
+        assert not list(tmp_path.glob(f".{harm.__name__}.staging-*"))
+        return tree
+
+    def token_changed(site: Output) -> None:
+        (site.spare / TOKEN_NAME).write_text("forged", encoding="ascii")
+
+    def token_lost(site: Output) -> None:
+        (site.spare / TOKEN_NAME).unlink()
+
+    def cache_lost(site: Output) -> None:
+        site.manifest, site.state = {}, None
+
+    def other_cache(site: Output) -> None:  # an older record (a build whose cache was not saved since)
+        assert site.state is not None
+        site.state = dataclasses.replace(site.state, spare_token="0" * 32)
+
+    def output_replaced(site: Output) -> None:  # the published site is not the one the record saw
+        copy = shutil.copytree(site.folder, tmp_path / "copy")
+        shutil.rmtree(site.folder)
+        copy.rename(site.folder)
+
+    def file_added_on_top(site: Output) -> None:
+        (site.folder / "by-hand.html").write_bytes(b"x")
+
+    for harm in [token_changed, token_lost, cache_lost, other_cache, output_replaced, file_added_on_top]:
+        assert not tampered(harm)._from_spare, harm.__name__
+
+
+def test_linked_files_are_still_checked_for_hand_edits(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    fps = {"a.html": "fp"}
+    site.publish({"a.html": b"old"}, {"a.html": "old"})
+    site.publish({"a.html": b"rendered"}, fps)  # the spare keeps the old a.html
+    (site.folder / "a.html").write_bytes(b"edited by hand!")
+    tree = site.publish({"a.html": b"rendered"}, fps)
+    assert tree._from_spare
+    assert (site.folder / "a.html").read_bytes() == b"rendered"
+
+
+def test_abandoned_build_from_the_spare_leaves_the_site_and_is_not_trusted_again(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    files = {"a.html": b"1", "b.html": b"2"}
+    site.publish(files)
+    site.publish(files)
+    tree = OutputTree(site.folder, site.manifest, site.state)
+    tree.lock()
+    tree.begin()
+    assert tree._from_spare
+    tree.put("a.html", b"half-way")
+    tree.abandon()
+    tree.unlock()
+    assert folder_tree(site.folder) == files
+    assert not site.spare.exists() and not list(tmp_path.glob(".site.staging-*"))
+    assert not site.publish(files)._from_spare
+    assert folder_tree(site.folder) == files
+
+
+def test_spare_reuse_through_the_pipeline_matches_a_cold_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(banmian.pipeline, "PARALLEL_THRESHOLD", 1)  # workers put into the spare too
+    trees: list[OutputTree] = []
+
+    class Recorded(OutputTree):
+        def begin(self) -> None:
+            super().begin()
+            trees.append(self)
+
+    monkeypatch.setattr(banmian.pipeline, "OutputTree", Recorded)
+    source = copy_fixture("paper", tmp_path)
+    output = tmp_path / "site"
+    article = source / "content/2025-03-02/A01/next-day.md"
+    original = article.read_text(encoding="utf-8")
+    extra = source / "content/2025-03-02/A01/extra.md"
+    edits: list[Callable[[], None]] = [
+        lambda: None,
+        lambda: article.write_text(original.replace("第二天的正文", "第二天改写的正文"), encoding="utf-8"),
+        lambda: article.write_text(original, encoding="utf-8"),
+        lambda: extra.write_text(original.replace("第二天的头条新闻", "另一条新闻"), encoding="utf-8"),
+        lambda: extra.unlink(),
+    ]
+    for n, edit in enumerate(edits):
+        edit()
+        build(BuildOptions(source=source, output=output, jobs=2))
+        assert trees[-1]._from_spare == (n >= 2)
+        cold = tmp_path / f"cold-{n}"
+        build(BuildOptions(source=source, output=cold, jobs=1, use_cache=False))
+        assert folder_tree(output) == folder_tree(cold)
