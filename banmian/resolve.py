@@ -74,17 +74,19 @@ def resolve(
         return slug
 
     published = [s for s in sources if include_drafts or not s.draft]
-    by_page: dict[tuple[dt.date, str], list[ArticleSource]] = defaultdict(list)
+    # date → page code → its articles: grouped once, so that the work per
+    # issue does not grow with the size of the archive.
+    by_date: dict[dt.date, dict[str, list[ArticleSource]]] = defaultdict(lambda: defaultdict(list))
     for src in published:
-        by_page[(src.date, src.page)].append(src)
+        by_date[src.date][src.page].append(src)
 
     issues: list[Issue] = []
-    dates = sorted({date for date, _ in by_page})
-    for date in dates:
+    for date in sorted(by_date):
         meta = issue_meta.get(date)
-        codes = sorted((code for d, code in by_page if d == date), key=page_sort_key)
+        by_page = by_date[date]
         pages = [
-            _page(paper, date, code, by_page[(date, code)], meta, problems, slug_of) for code in codes
+            _page(paper, date, code, by_page[code], meta, problems, slug_of)
+            for code in sorted(by_page, key=page_sort_key)
         ]
         issues.append(
             Issue(
