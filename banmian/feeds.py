@@ -14,7 +14,6 @@ lastBuildDate / <updated> changes between builds.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hashlib
 import html as htmllib
 import mimetypes
@@ -100,6 +99,8 @@ def edition_time(day: dt.date, timezone: str) -> dt.datetime:
 
 def rfc822(moment: dt.datetime) -> str:
     """RSS dates: Tue, 21 Jan 2025 00:00:00 +0800."""
+    import email.utils  # here: importing it costs more than a rebuild that writes no feed
+
     return email.utils.format_datetime(moment)
 
 

@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-import multiprocessing
 import os
 import time
 import zoneinfo
@@ -211,6 +210,8 @@ def render_bodies(articles: Iterable[Article], cache: BuildCache, jobs: int) -> 
 def _pool(jobs: int):  # type: ignore[no-untyped-def]
     # fork: workers inherit the resolved site and renderer instead of
     # receiving them pickled; spawn (macOS, Windows) would pay that cost.
+    import multiprocessing  # only a build with many pages to make needs it
+
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     return multiprocessing.get_context(method).Pool(jobs)
 
