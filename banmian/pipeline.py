@@ -38,6 +38,8 @@ from .write import OutputLocked, OutputTree, Written
 THEME_ROOT = Path(__file__).resolve().parent.parent
 # Below this many pages a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 400
+# Pages rendered, then converted together: fewer OpenCC calls, bounded memory.
+RENDER_BATCH = 64
 
 Progress = Callable[[str, int, int], None]
 
@@ -225,11 +227,11 @@ def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int]:
     assert _WORK is not None
     renderer, tree, jobs = _WORK
     tree.manifest, tree.written, tree.unchanged = {}, 0, 0
-    for index in indices:
-        job = jobs[index]
-        if tree.reuse(job.path, job.fingerprint):
-            continue
-        tree.put(job.path, renderer.render(job), job.fingerprint)
+    todo = [jobs[index] for index in indices if not tree.reuse(jobs[index].path, jobs[index].fingerprint)]
+    for start in range(0, len(todo), RENDER_BATCH):
+        batch = todo[start : start + RENDER_BATCH]
+        for job, data in zip(batch, renderer.render_many(batch)):
+            tree.put(job.path, data, job.fingerprint)
     return tree.manifest, tree.written, tree.unchanged
 
 

@@ -199,11 +199,23 @@ class Renderer:
 
     # -- rendering ---------------------------------------------------------------
     def render(self, job: Job) -> bytes:
-        edition = self.editions[job.edition]
+        return self.render_many([job])[0]
+
+    def render_many(self, jobs: Sequence[Job]) -> list[bytes]:
+        """Render pages, converting each edition's pages together (one OpenCC call)."""
+        pages = [self._html(job) for job in jobs]
+        for code, converter in self.converters.items():
+            if converter.identity:
+                continue
+            mine = [n for n, job in enumerate(jobs) if job.edition == code]
+            for n, converted in zip(mine, converter.html_many([pages[n] for n in mine])):
+                pages[n] = converted
+        return [page.encode("utf-8") for page in pages]
+
+    def _html(self, job: Job) -> str:
         method: Callable[[Edition, str], tuple[str, dict[str, Any]]] = getattr(self, f"_ctx_{job.kind}")
-        template, context = method(edition, job.target)
-        html = self.theme.env.get_template(template).render(context)
-        return self.converters[edition.code].html(html).encode("utf-8")
+        template, context = method(self.editions[job.edition], job.target)
+        return self.theme.env.get_template(template).render(context)
 
     def absolute(self, path: str) -> str:
         return self.origin + path

@@ -92,3 +92,12 @@ def test_a_tag_cut_by_a_line_break_falls_back_to_the_whole_page() -> None:
     converted = converter.html(page)
     assert converted == _whole_page(converter, page)
     assert 'data-x="头发"' in converted and 'title="頭髮"' in converted
+
+
+def test_a_batch_of_pages_equals_each_page_alone() -> None:
+    cut = PAGE.replace('<p title="头发">', '<p data-x="头发"\n   title="头发">')
+    pages = [PAGE, cut, PAGE.replace("后面", "前面"), "<p>发</p>", "ascii only"]
+    alone = [_whole_page(Converter("s2tw", "zh-Hant"), page) for page in pages]
+    assert Converter("s2tw", "zh-Hant").html_many(pages) == alone
+    # A page that falls back to whole reading shares lines with the others.
+    assert Converter("s2tw", "zh-Hant").html_many([cut, PAGE, cut]) == [alone[1], alone[0], alone[1]]
