@@ -20,26 +20,35 @@ shards and the documents it shows; term shards are ~6 KB and their count
 grows with the archive, so one query stays within a few hundred KB at any
 size. Document ids are in date order (new issues append), and every file is
 a pure function of its content, so an edit rewrites only the files it touches.
+
+How it is built: from nothing, the documents are split in ranges, one per
+core; each range is tokenised, inverted and its doc files made in its own
+process, and the main process joins the ranges' postings (ids only grow from
+range to range, so joining is concatenating). Later builds change the index
+by difference (see _update); the build cache keeps no per-article terms: the
+terms an edited article had are read back from its previous doc file.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
+import gc
 import json
-import multiprocessing
 import os
+import pickle
 import re
+import signal
 import unicodedata
 import zlib
 from array import array
 from collections import defaultdict, deque
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate, chain, repeat
 from operator import and_, sub
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, Sequence
 
 from .convert import Converter
 from .model import Article, Body, Site
@@ -58,9 +67,7 @@ PINYIN_READINGS = 2
 PINYIN_COMBINATIONS = 8
 
 HAN_CLASS = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_NON_HAN = re.compile(f"[^{HAN_CLASS}]+")
 _HAN_RUN = re.compile(f"[{HAN_CLASS}]+")
-_LATIN = re.compile(r"[a-z0-9]+")
 _LOW32 = 0xFFFFFFFF
 
 # Postings: gaps between sorted doc ids as base-32 varints written with a
@@ -137,13 +144,19 @@ def decode_postings(text: str) -> list[int]:
 
 
 # -- folding ---------------------------------------------------------------------
+# The character tables below cost ~0.2 s to derive (six OpenCC configs are
+# loaded for them): they are kept in the build cache as strings and decoded
+# only when a build needs them (see _reuse_tables).
 _COMPAT: re.Pattern[str] | None = None
+_SAVED_COMPAT: str | None = None
+_CONVERSIONS: dict[str, Mapping[str, str]] = {}
+_SAVED_CONVERSIONS: dict[str, str] = {}  # config → _pair_string of its table
 
 
 def _compat() -> re.Pattern[str]:
     global _COMPAT
     if _COMPAT is None:
-        _COMPAT = re.compile(_compat_class())
+        _COMPAT = re.compile(_SAVED_COMPAT or _compat_class())
     return _COMPAT
 
 
@@ -157,6 +170,10 @@ def _compat_class() -> str:
     codes = []
     for code in chain(range(0x80, 0xD800), range(0xE000, 0x10000), range(0x2F800, 0x2FA20)):
         char = chr(code)
+        # A character without a decomposition mapping is its own NFKC form:
+        # asking unicodedata that first is ten times cheaper than normalising.
+        if not unicodedata.decomposition(char):
+            continue
         folded = unicodedata.normalize("NFKC", char)
         if folded != char and wanted.search(folded):
             codes.append(code)
@@ -183,14 +200,12 @@ _FOLD_CONFIGS = ("t2s", "tw2s", "hk2s", "s2t", "s2tw", "s2hk")
 _CJK_BLOCKS = (range(0x3400, 0x4DC0), range(0x4E00, 0xA000))
 
 
-_CONVERSIONS: dict[str, Mapping[str, str]] = {}
-
-
 def _char_conversions(config: str) -> Mapping[str, str]:
     """Every BMP Han character converted alone with one OpenCC config (only the changes)."""
     table = _CONVERSIONS.get(config)
     if table is None:
-        table = _CONVERSIONS[config] = _convert_chars(config)
+        saved = _SAVED_CONVERSIONS.get(config)
+        table = _CONVERSIONS[config] = _pair_dict(saved) if saved is not None else _convert_chars(config)
     return table
 
 
@@ -272,26 +287,36 @@ def normalise(text: str, folding: Mapping[str, str]) -> str:
     return _nfkc_lower(text).translate(str.maketrans(dict(folding))) if folding else _nfkc_lower(text)
 
 
+def _pair_string(mapping: Mapping[str, str]) -> str:
+    return "".join(a + b for a, b in sorted(mapping.items()))
+
+
+def _pair_dict(pairs: str) -> dict[str, str]:
+    """The inverse of _pair_string for one-character keys and values."""
+    return dict(zip(pairs[0::2], pairs[1::2]))
+
+
 # -- terms -----------------------------------------------------------------------
 def han_terms(text: str, singles: bool = True) -> set[int]:
     """Every Han bigram and (unless not singles) single character of text, as integers.
 
-    Integers, not strings: a bigram is the two code points packed in 64 bits,
-    made for a whole text at once with memoryview copies, which is several
-    times faster than slicing strings — this loop is most of indexing.
-    A single character c is the integer c. Pairs that touch a separator (0)
-    are either exactly the single character (c, 0) = c, or dropped later.
+    Integers, not strings: a bigram is the two code points packed in 64 bits
+    (the first in the low half), and the UTF-32-LE bytes of a text already
+    are those integers — at every 4-byte offset. Reading them as 64-bit
+    numbers from offsets 0 and 4 gives every bigram without a Python loop,
+    which matters: this is most of tokenising. A single character c is the
+    integer c. The last character of each run of Han characters is paired
+    with a separator (0), which is exactly the single character (c, 0) = c.
     """
-    joined = _NON_HAN.sub("\x00", text) + "\x00"
-    count = len(joined)
-    if count < 2:
+    runs = _HAN_RUN.findall(text)
+    if not runs:
         return set()
-    codes = memoryview(joined.encode("utf-32-le")).cast("I")
-    pairs = bytearray(8 * (count - 1))
-    view = memoryview(pairs).cast("I")
-    view[0::2] = codes[:-1]
-    view[1::2] = codes[1:]
-    grams = set(memoryview(pairs).cast("Q"))
+    # Runs joined by the separator: findall + join is cheaper than replacing
+    # every run of other characters (punctuation every few characters).
+    raw = memoryview(("\x00".join(runs) + "\x00").encode("utf-32-le"))
+    size = len(raw)
+    grams = set(raw[: size // 8 * 8].cast("Q"))  # bigrams starting at even positions
+    grams.update(raw[4 : 4 + (size - 4) // 8 * 8].cast("Q"))  # and at odd ones
     if singles:
         grams.update(set(map(and_, grams, repeat(_LOW32))))
     return grams
@@ -322,23 +347,47 @@ def term_text(code: int) -> str | None:
     return chr(first) + chr(second) if second else chr(first)
 
 
+# Latin words are runs of [a-z0-9]: in ASCII bytes where everything
+# else is a space, they are what split() returns. Three C calls instead of a
+# regular expression stepping through every character of a Chinese text.
+_LATIN_BYTES = bytes(c if 0x30 <= c <= 0x39 or 0x61 <= c <= 0x7A else 0x20 for c in range(256))
+
+
 def latin_terms(text: str) -> set[str]:
-    return set(_LATIN.findall(text))
+    """Every run of [a-z0-9] (the text is lowercased already)."""
+    return set(text.encode("ascii", "replace").translate(_LATIN_BYTES).decode("ascii").split())
 
 
-def pinyin_terms(title: str, readings: Mapping[str, Sequence[str]]) -> set[str]:
-    """~ + the pinyin of each run of 2..PINYIN_SPAN Han characters of a title."""
-    chars = [readings.get(c, ()) for c in title]
+def pinyin_terms(title: str, readings: Mapping[str, Sequence[str]], memo: dict[str, tuple[str, ...]] | None = None) -> set[str]:
+    """~ + the pinyin of each run of 2..PINYIN_SPAN Han characters of a title.
+
+    memo: window of PINYIN_SPAN characters → its terms, for titles tokenised
+    with the same readings (titles share many windows: 高质量发展, 青海湖).
+    """
     terms: set[str] = set()
-    for start, first in enumerate(chars):
-        spelled = list(first)
-        for following in chars[start + 1 : start + PINYIN_SPAN]:
-            if not following or not spelled:
-                break
-            # Each heteronym multiplies the spellings; a few are enough.
-            spelled = [a + b for a in spelled for b in following][:PINYIN_COMBINATIONS]
-            terms.update(map("~".__add__, spelled))
+    for start in range(len(title) - 1):
+        window = title[start : start + PINYIN_SPAN]
+        found = memo.get(window) if memo is not None else None
+        if found is None:
+            found = _window_pinyin(window, readings)
+            if memo is not None:
+                memo[window] = found
+        terms.update(found)
     return terms
+
+
+def _window_pinyin(window: str, readings: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The terms of window[:2], window[:3] …, up to a character without a reading."""
+    spelled: Sequence[str] = readings.get(window[0], ())
+    found: list[str] = []
+    for char in window[1:]:
+        following = readings.get(char, ())
+        if not following or not spelled:
+            break
+        # Each heteronym multiplies the spellings; a few are enough.
+        spelled = [a + b for a in spelled for b in following][:PINYIN_COMBINATIONS]
+        found.extend(map("~".__add__, spelled))
+    return tuple(found)
 
 
 def pinyin_readings(chars: Iterable[str], cache: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
@@ -369,14 +418,44 @@ class Doc:
 
     id: int
     article: Article
-    head: str  # 引题, 主标题, 副题: a hit here ranks first
-    rest: str  # 作者, 栏目, 版名
+    page_name: str
     content: Body
 
+
+class Texts(NamedTuple):
+    """Every text an article's terms and doc file are made of, in the source script."""
+
+    kicker: str
+    title: str
+    subtitle: str
+    reporters: str  # joined by spaces
+    column: str
+    page_name: str
+    page_code: str
+    body: str
+
     @property
-    def body(self) -> str:
-        # Derived from the HTML on first use: an unchanged article never needs it.
-        return self.content.text
+    def head(self) -> str:
+        """引题, 主标题, 副题: a hit here ranks first."""
+        return "\n".join(filter(None, (self.kicker, self.title, self.subtitle)))
+
+    @property
+    def rest(self) -> str:
+        """作者, 栏目, 版名."""
+        return "\n".join(filter(None, (self.reporters, self.column, self.page_name)))
+
+
+def doc_texts(doc: Doc) -> Texts:
+    src = doc.article.src
+    # The body's text is derived from its HTML here, on first use: an unchanged article never needs it.
+    return Texts(src.kicker, src.title, src.subtitle, " ".join(src.reporters), src.column, doc.page_name, doc.article.page_code, doc.content.text)
+
+
+def _record_texts(record: Mapping[str, object], source: str) -> Texts:
+    """The Texts a doc file was made from: its source edition's fields are the texts themselves."""
+    fields: Mapping[str, str] = record["e"][source]  # type: ignore[index]
+    get = fields.get
+    return Texts(get("k", ""), get("t", ""), get("s", ""), get("r", ""), get("c", ""), get("n", ""), record["p"], record["b"])  # type: ignore[arg-type]
 
 
 def documents(site: Site, bodies: Mapping[str, Body]) -> list[Doc]:
@@ -387,129 +466,170 @@ def documents(site: Site, bodies: Mapping[str, Body]) -> list[Doc]:
     """
     docs: list[Doc] = []
     for issue in site.issues:
+        names: dict[str, str] = {}
+        for page in issue.pages:
+            names.setdefault(page.code, page.name)
         for article in reversed(issue.articles):
-            if article.src.draft:
-                continue
-            src = article.src
-            page = next(p for p in issue.pages if p.code == article.page_code)
-            head = "\n".join(filter(None, (src.kicker, src.title, src.subtitle)))
-            rest = "\n".join(filter(None, (" ".join(src.reporters), src.column, page.name)))
-            docs.append(Doc(len(docs), article, head, rest, bodies[article.key]))
+            if not article.src.draft:
+                docs.append(Doc(len(docs), article, names[article.page_code], bodies[article.key]))
     return docs
 
 
-class Terms:
-    """What one article contributes to the index, kept in the build cache.
-
-    An article whose texts hash to the same digest is never tokenised again.
-    Pickled as its digest and one zlib blob, unpacked only when used: a
-    rebuild after a one-article edit reads the terms of that article alone,
-    and the cache loads as a few thousand bytes objects, not millions of ints.
-    """
-
-    __slots__ = ("digest", "_packed", "_parts")
-
-    def __init__(self, digest: bytes, codes: array, words: tuple[str, ...], head_codes: array, head_words: tuple[str, ...]) -> None:
-        self.digest = digest  # of every text the terms come from (_fingerprint)
-        self._packed: bytes | None = None
-        self._parts: tuple[array, tuple[str, ...], array, tuple[str, ...]] | None = (codes, words, head_codes, head_words)
-
-    @property
-    def codes(self) -> array:
-        """'Q': every Han code of the article (single characters of the head only)."""
-        return self._unpacked()[0]
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        """Latin words, title pinyin, the page term."""
-        return self._unpacked()[1]
-
-    @property
-    def head_codes(self) -> array:
-        """'Q': Han codes of the headline, single characters included."""
-        return self._unpacked()[2]
-
-    @property
-    def head_words(self) -> tuple[str, ...]:
-        return self._unpacked()[3]
-
-    def __getstate__(self) -> tuple[bytes, bytes]:
-        if self._packed is None:
-            codes, words, head_codes, head_words = self._unpacked()
-            text = ("\n".join(words) + "\x00" + "\n".join(head_words)).encode("utf-8")
-            sizes = array("Q", (len(codes), len(head_codes)))
-            self._packed = zlib.compress(sizes.tobytes() + codes.tobytes() + head_codes.tobytes() + text, 1)
-        return self.digest, self._packed
-
-    def __setstate__(self, state: tuple[bytes, bytes]) -> None:
-        self.digest, self._packed = state
-        self._parts = None
-
-    def _unpacked(self) -> tuple[array, tuple[str, ...], array, tuple[str, ...]]:
-        if self._parts is None:
-            assert self._packed is not None
-            raw = zlib.decompress(self._packed)
-            sizes = array("Q", raw[:16])
-            split = 16 + 8 * sizes[0]
-            stop = split + 8 * sizes[1]
-            words, head_words = raw[stop:].decode("utf-8").split("\x00")
-            self._parts = (
-                array("Q", raw[16:split]),
-                tuple(words.split("\n")) if words else (),
-                array("Q", raw[split:stop]),
-                tuple(head_words.split("\n")) if head_words else (),
-            )
-        return self._parts
+# A document's input line: what its terms and its doc file are made of, as
+# one string, so that "did anything change" is one comparison of the joined
+# lines. The file's digest stands for every text of the file (title, byline,
+# body: the pipeline caches rendered bodies under it too).
+_FIELD, _LINE = "\x00", "\x01"
+_TERMS_FIELDS = slice(1, 4)  # digest, page code, page name: all that terms depend on
 
 
-def _fingerprint(doc: Doc) -> bytes:
-    """Everything an article's terms depend on: its file (headline, title, body), byline/column/page name, page.
-
-    The file's digest stands for the body, as it does for the pipeline's cache
-    of rendered bodies: hashing every body's text each build would cost more
-    than the rest of an update.
-    """
-    src = doc.article.src
-    text = "\x00".join((src.digest, doc.head, src.title, doc.rest, doc.article.page_code))
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def _input_line(doc: Doc, editions: Sequence[str]) -> str:
+    article = doc.article
+    return _FIELD.join(
+        (article.key, article.src.digest, article.page_code, doc.page_name, article.date.isoformat(), *[article.urls[e] for e in editions])
+    )
 
 
-def article_terms(doc: Doc, pinyin: Mapping[str, Sequence[str]], digest: bytes) -> Terms:
-    """pinyin: Han character → readings (pinyin_readings)."""
-    head_text = _nfkc_lower(doc.head)
-    text = _nfkc_lower(doc.rest + "\n" + doc.body)
+def _line_key(line: str) -> str:
+    return line.partition(_FIELD)[0]
+
+
+def _terms_key(line: str) -> list[str]:
+    return line.split(_FIELD, 4)[_TERMS_FIELDS]
+
+
+class Terms(NamedTuple):
+    """What one article contributes to the index."""
+
+    codes: set[int]  # every Han code of the article (single characters of the head only)
+    words: set[str]  # Latin words, the page term
+    head_codes: set[int]  # Han codes of the headline, single characters included
+    head_words: set[str]  # Latin words of the headline
+    spelled: set[str]  # title pinyin: in the headline, so in "head" and "all" alike
+
+
+def article_terms(texts: Texts, pinyin: Mapping[str, Sequence[str]], windows: dict[str, tuple[str, ...]] | None = None) -> Terms:
+    """pinyin: Han character → readings (pinyin_readings); windows: pinyin_terms' memo."""
+    head_text = _nfkc_lower(texts.head)
+    text = _nfkc_lower(texts.rest + "\n" + texts.body)
     head_codes = han_terms(head_text)
-    head_words = latin_terms(head_text) | pinyin_terms(_nfkc_lower(doc.article.src.title), pinyin)
+    head_words = latin_terms(head_text)
     # Body bigrams without their single characters: add_singles derives those once per character.
-    codes = han_terms(text, singles=False) | head_codes
-    words = latin_terms(text) | head_words
-    words.add(page_term(doc.article.page_code))
-    # Codes in set order, not sorted: nothing depends on their order and sorting a thousand per article shows.
-    return Terms(digest, array("Q", codes), tuple(sorted(words)), array("Q", head_codes), tuple(sorted(head_words)))
+    codes = han_terms(text, singles=False)
+    codes |= head_codes
+    words = latin_terms(text)
+    words |= head_words
+    words.add(page_term(texts.page_code))
+    return Terms(codes, words, head_codes, head_words, pinyin_terms(_nfkc_lower(texts.title), pinyin, windows))
 
 
-def tokenise(docs: Sequence[Doc], digests: Sequence[bytes], pinyin: Mapping[str, Sequence[str]]) -> list[Terms]:
-    """article_terms of each document; split over the cores when there are many."""
-    jobs = _cores()
-    if jobs < 2 or len(docs) < PARALLEL_DOCS or "fork" not in multiprocessing.get_all_start_methods():
-        return [article_terms(d, pinyin, g) for d, g in zip(docs, digests)]
-    global _WORK
-    _WORK = (docs, digests, pinyin)
-    step = -(-len(docs) // jobs)
-    ranges = [(start, min(len(docs), start + step)) for start in range(0, len(docs), step)]
+# -- indexing a range of documents (one per core) -------------------------------------
+class _Context(NamedTuple):
+    """What indexing a range needs besides the documents (inherited by forked workers)."""
+
+    pinyin: Mapping[str, Sequence[str]]
+    editions: tuple[tuple[str, Converter], ...]  # (code, converter) in the paper's order
+    windows: dict[str, tuple[str, ...]]  # pinyin_terms' memo, valid with these readings
+
+
+class _Part(NamedTuple):
+    """One range of documents, indexed: postings of raw terms (han_terms codes or words)."""
+
+    every: dict[object, array]  # 'I' doc ids, over all fields, single characters included
+    head: dict[object, array]
+    counts: dict[int, int]  # Han code → documents having it, before add_singles
+    files: list[bytes]  # each document's doc file, without its context fixes
+
+
+def _index_range(docs: Sequence[Doc], context: _Context) -> _Part:
+    every: defaultdict[object, list[int]] = defaultdict(list)
+    head: defaultdict[object, list[int]] = defaultdict(list)
+    spelled: defaultdict[object, list[int]] = defaultdict(list)
+    texts = [doc_texts(d) for d in docs]
+    for doc, text in zip(docs, texts):
+        _post(every, head, spelled, article_terms(text, context.pinyin, context.windows), doc.id)
+    counts = {key: len(ids) for key, ids in every.items() if type(key) is int}
+    add_singles(every)  # type: ignore[arg-type]
+    every.update(spelled)
+    head.update(spelled)
+    return _Part(
+        {key: array("I", ids) for key, ids in every.items()},
+        {key: array("I", ids) for key, ids in head.items()},
+        counts,
+        _doc_files(docs, texts, context.editions, {}),
+    )
+
+
+def _post(
+    every: defaultdict[object, list[int]], head: defaultdict[object, list[int]], spelled: defaultdict[object, list[int]], terms: Terms, doc_id: int
+) -> None:
+    # C-level loops: append doc_id to every term's list without a Python loop.
+    # Title pinyin is posted once: its "all" and "head" postings are the same.
+    for target, keys in ((every, terms.codes), (every, terms.words), (head, terms.head_codes), (head, terms.head_words), (spelled, terms.spelled)):
+        deque(map(list.append, map(target.__getitem__, keys), repeat(doc_id)), 0)
+
+
+# Below this many documents a share, one process does everything: forking costs more.
+PARALLEL_DOCS = 400
+
+def _shares(count: int) -> int:
+    """Into how many processes work on `count` documents is split."""
+    if not hasattr(os, "fork"):
+        return 1
+    return max(1, min(_cores(), count // PARALLEL_DOCS))
+
+
+def _run_forked(tasks: Sequence[Callable[[], object]], fork: bool = True) -> list[object]:
+    """The results of the tasks: the first run in this process, the others in forked children meanwhile.
+
+    Forked, so the children read this process's documents and postings
+    without any pickling; only their results come back, pickled through a
+    pipe. A child that fails sends nothing and its task is run again here,
+    where an error surfaces as usual. Without fork everything runs here.
+    """
+    if not (fork and hasattr(os, "fork")):
+        return [task() for task in tasks]
+    children: list[tuple[int, int]] = []
     try:
-        # fork: the workers inherit the documents instead of receiving them
-        # pickled; this process tokenises the first range meanwhile.
-        with multiprocessing.get_context("fork").Pool(len(ranges) - 1) as pool:
-            pending = pool.map_async(_tokenise_worker, ranges[1:])
-            own = _tokenise_worker(ranges[0])
-            return own + list(chain.from_iterable(pending.get()))
+        for task in tasks[1:]:
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child's coverage is not collected
+                os.close(read)
+                _child(task, write)
+            os.close(write)
+            children.append((pid, read))
+        results = [tasks[0]()]
+        for task, (pid, read) in zip(tasks[1:], children):
+            with os.fdopen(read, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(pid, 0)
+            results.append(pickle.loads(data) if status == 0 and data else task())
+        children.clear()
+        return results
     finally:
-        _WORK = None
+        for pid, read in children:  # interrupted: no child outlives the build
+            with suppress(OSError):
+                os.close(read)
+            with suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
 
 
-PARALLEL_DOCS = 1500
-_WORK: tuple[Sequence[Doc], Sequence[bytes], Mapping[str, Sequence[str]]] | None = None
+def _child(task: Callable[[], object], write: int) -> NoReturn:  # pragma: no cover
+    status = 1
+    try:
+        with os.fdopen(write, "wb") as pipe:
+            pickle.dump(task(), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        status = 0
+    finally:
+        # No cleanup of the parent's (atexit, buffers, temporary files): not the child's to do.
+        os._exit(status)
+
+
+def _split(count: int, shares: int) -> list[range]:
+    step = -(-count // shares) if count else 1
+    return [range(start, min(count, start + step)) for start in range(0, count, step)]
 
 
 def _cores() -> int:
@@ -519,92 +639,139 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _tokenise_worker(bounds: tuple[int, int]) -> list[Terms]:
-    assert _WORK is not None
-    docs, digests, pinyin = _WORK
-    start, stop = bounds
-    return [article_terms(docs[i], pinyin, digests[i]) for i in range(start, stop)]
+def _merge(parts: Sequence[_Part]) -> _Part:
+    """One _Part of consecutive ranges: postings concatenated (ids only grow), counts added."""
+    every, head, counts, files = parts[0]
+    for part in parts[1:]:
+        for mine, theirs in ((every, part.every), (head, part.head)):
+            for key, ids in theirs.items():
+                known = mine.get(key)
+                mine[key] = ids if known is None else known + ids
+        for code, count in part.counts.items():
+            counts[code] = counts.get(code, 0) + count
+        files += part.files
+    return _Part(every, head, counts, files)
 
 
-@dataclass
-class Inverted:
-    """Term → ids of the documents containing it, over all fields and over the head."""
-
-    all: dict[object, list[int]]
-    head: dict[object, list[int]]
-    counts: dict[int, int]  # Han code → number of documents, before add_singles
-
-
-def invert(records: Sequence[Terms]) -> Inverted:
-    """Postings of every term, doc id = position in records."""
-    every: defaultdict[object, list[int]] = defaultdict(list)
-    head: defaultdict[object, list[int]] = defaultdict(list)
-    for doc_id, terms in enumerate(records):
-        # C-level loops: append doc_id to every term's list without a Python loop.
-        for target, keys in ((every, terms.codes), (every, terms.words), (head, terms.head_codes), (head, terms.head_words)):
-            deque(map(list.append, map(target.__getitem__, keys), repeat(doc_id)), 0)
-    counts = {key: len(ids) for key, ids in every.items() if isinstance(key, int)}
-    done = Inverted(dict(every), dict(head), counts)
-    add_singles(done.all)
-    return done
-
-
-def _strings(index: Mapping[object, list[int]]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
+def _strings(index: Mapping[object, array]) -> dict[str, array]:
+    out: dict[str, array] = {}
     for key, ids in index.items():
-        text = key if isinstance(key, str) else term_text(key)  # type: ignore[arg-type]
+        text = key if type(key) is str else term_text(key)  # type: ignore[arg-type]
         if text is not None:
             out[text] = ids
     return out
 
 
-def _fold_terms(index: Mapping[str, list[int]], folding: Mapping[str, str]) -> dict[str, list[int]]:
+def _fold_terms(index: Mapping[str, array], folding: Mapping[str, str]) -> dict[str, array]:
     """Apply the fold map to term strings; variants that meet have their postings merged."""
     table = str.maketrans(dict(folding))
-    out: dict[str, list[int]] = {}
+    out: dict[str, array] = {}
     for term, ids in index.items():
         key = term.translate(table) if not term.isascii() else term
-        if key in out:
-            out[key] = sorted(set(out[key]).union(ids))
-        else:
-            out[key] = ids
+        known = out.get(key)
+        out[key] = ids if known is None else array("I", sorted(set(known).union(ids)))
+    return out
+
+
+# -- doc files -----------------------------------------------------------------------
+def _doc_files(docs: Sequence[Doc], texts: Sequence[Texts], editions: Sequence[tuple[str, Converter]], known: Mapping[str, Mapping[str, str]]) -> list[bytes]:
+    """Each document's doc file without its context fixes ("x", added by _with_fixes).
+
+    known: edition → source text → converted, from earlier doc files; the
+    other short texts (titles, names) are converted in one call per edition.
+    """
+    shown: dict[str, Mapping[str, str]] = {}
+    for code, converter in editions:
+        if not converter.identity:
+            shown[code] = _convert_texts(converter, chain.from_iterable(map(_display, texts)), known.get(code, {}))
+    files = []
+    for doc, text in zip(docs, texts):
+        article = doc.article
+        fields: dict[str, dict[str, str]] = {}
+        for code, _ in editions:
+            table = shown.get(code, {})
+            display = [table.get(t, t) for t in _display(text)]
+            fields[code] = {key: value for key, value in zip("tksrcnu", (*display, article.urls[code])) if value}
+        files.append(_json({"d": article.date.isoformat(), "p": text.page_code, "e": fields, "b": text.body}))
+    return files
+
+
+def _display(texts: Texts) -> tuple[str, ...]:
+    """The texts a doc file shows per edition, in the order of their keys t, k, s, r, c, n."""
+    return texts.title, texts.kicker, texts.subtitle, texts.reporters, texts.column, texts.page_name
+
+
+def _convert_texts(converter: Converter, texts: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
+    """Distinct short strings (titles, names) → converted: known ones looked up, the others in one call."""
+    table = dict(known)
+    wanted = sorted({t for t in texts if t and not t.isascii()} - table.keys())
+    if wanted:
+        joined = converter.text("\n".join(wanted)).split("\n")
+        if len(joined) == len(wanted):
+            table.update(zip(wanted, joined))
+        else:  # a text with a line break: one at a time
+            table.update((t, converter.text(t)) for t in wanted)
+    return table
+
+
+def _with_fixes(data: bytes, fixes: Mapping[str, str] | None) -> bytes:
+    """A doc file with its context fixes: "x" sorts after every other key, so it is appended."""
+    if not fixes:
+        return data
+    return data[:-1] + b',"x":' + _json(dict(fixes)) + b"}"
+
+
+def _fixes_by_doc(fixes: Mapping[str, Mapping[str, str]], postings: Mapping[str, Sequence[int]]) -> dict[int, dict[str, str]]:
+    """For each document, the context fixes its text needs, found through the
+    postings of the fixed bigrams (few) rather than by scanning every body."""
+    out: defaultdict[int, dict[str, list[str]]] = defaultdict(dict)
+    for edition, fix in fixes.items():
+        for source, target in sorted(fix.items()):
+            for doc_id in postings.get(source, ()):
+                out[doc_id].setdefault(edition, []).append(source + target)
+    return {doc_id: {ed: "".join(f) for ed, f in by_edition.items()} for doc_id, by_edition in out.items()}
+
+
+def _doc_fixes(codes: Iterable[int], fixes: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """One document's context fixes per edition, as _fixes_by_doc finds them for all."""
+    grams = _bigrams(codes)
+    out = {}
+    for edition, fix in fixes.items():
+        found = "".join(g + fix[g] for g in grams if g in fix)
+        if found:
+            out[edition] = found
     return out
 
 
 # -- conversion in context ---------------------------------------------------------
-def _convert_bigrams(bigrams: Sequence[str], converter: Converter, cache: dict[str, str]) -> None:
-    """Convert the bigrams not converted before, in one call, and remember each result."""
-    wanted = [b for b in bigrams if b not in cache]
-    if not wanted:
-        return
-    converted = converter.text("\n".join(wanted)).split("\n")
-    if len(converted) != len(wanted):  # a config that merges lines: one at a time
-        converted = [converter.text(b) for b in wanted]
-    cache.update(zip(wanted, converted))
+def _context_effects(bigrams: Sequence[str], converter: Converter) -> dict[str, str]:
+    """Bigram → its conversion in context, for the bigrams where that matters:
+    it differs from character by character (头发 → 頭髮, not 頭發: a snippet
+    fix), or it changes a character (a pair that joins variant classes)."""
+    if not bigrams:
+        return {}
+    converted = converter.text("\n".join(bigrams)).split("\n")
+    if len(converted) != len(bigrams):  # a config that merges lines: one at a time
+        converted = [converter.text(b) for b in bigrams]
+    alone = _char_conversions(converter.config or "")
+    return {
+        source: target
+        for source, target in zip(bigrams, converted)
+        if len(target) == 2 and (target != source or source[0] in alone or source[1] in alone)
+    }
 
 
-def _context_effect(source: str, target: str, alone: Mapping[str, str]) -> tuple[str | None, list[tuple[str, str]]]:
-    """What converting a bigram in context tells: a snippet fix when it differs
-    from character by character (头发 → 頭髮, not 頭發), and the pairs of
-    characters that differ, which join variant classes for folding."""
-    if len(target) != 2:
-        return None, []
-    pairs = [(a, b) for a, b in zip(source, target) if a != b]
+def _fix_of(source: str, target: str, alone: Mapping[str, str]) -> bool:
     # Unchanged in context can be a fix too: 阿里 stays, though 里 alone is 裡.
-    fix = target if target != alone.get(source[0], source[0]) + alone.get(source[1], source[1]) else None
-    return fix, pairs
+    return target != alone.get(source[0], source[0]) + alone.get(source[1], source[1])
 
 
-def _convert_cached(converter: Converter, texts: Iterable[str], cache: dict[str, str]) -> dict[str, str]:
-    """Convert distinct short strings (titles, names) once per build and remember them."""
-    wanted = sorted({t for t in texts if t and not t.isascii()} - cache.keys())
-    if wanted:
-        joined = converter.text("\n".join(wanted)).split("\n")
-        if len(joined) == len(wanted):
-            cache.update(zip(wanted, joined))
-        else:
-            cache.update((t, converter.text(t)) for t in wanted)
-    return cache
+def _changed_pairs(source: str, target: str) -> list[tuple[str, str]]:
+    return [(a, b) for a, b in zip(source, target) if a != b]
+
+
+def _bigrams(codes: Iterable[int]) -> list[str]:
+    return sorted(t for t in map(term_text, codes) if t is not None and len(t) == 2)
 
 
 # -- files -------------------------------------------------------------------------
@@ -622,6 +789,10 @@ def _shard_count(total_bytes: int, previous: int | None) -> int:
     while shards * 1.5 < ideal:
         shards *= 2
     return shards
+
+
+def _weight(term: str, postings: str) -> int:
+    return len(term.encode("utf-8")) + len(postings) + 8
 
 
 def _issue_calendar(docs: Sequence[Doc]) -> dict[str, str]:
@@ -646,32 +817,115 @@ def _issue_calendar(docs: Sequence[Doc]) -> dict[str, str]:
     return {"first": days[0][0].isoformat(), "runs": "".join(runs)}
 
 
-def _pair_string(mapping: Mapping[str, str]) -> str:
-    return "".join(a + b for a, b in sorted(mapping.items()))
+def _manifest(site: Site, docs: Sequence[Doc], shards: int, converters: Mapping[str, Converter], labels: dict[str, dict[str, str]]) -> dict[str, object]:
+    paper = site.paper
+    names: dict[str, set[str]] = defaultdict(set)
+    for issue in site.issues:
+        for page in issue.pages:
+            if page.name:
+                names[page.code].add(page.name)
+    pages = {}
+    for code in sorted(names | {d.article.page_code: set() for d in docs}, key=_page_key):
+        pages[code] = "/".join(sorted(names.get(code, ())))
+    # Page labels are converted through a small table kept in the cache: a
+    # build that converts nothing else never loads OpenCC for them.
+    shown = {}
+    for e in paper.editions:
+        converter = converters[e.code]
+        table = {} if converter.identity else _convert_texts(converter, pages.values(), labels.get(e.code, {}))
+        shown[e.code] = labels[e.code] = {label: table.get(label, label) for label in pages.values()}
+    return {
+        "schema": SCHEMA,
+        "docs": len(docs),
+        "shards": shards,
+        "hash": "crc32-utf8",
+        "base": paper.base_path,
+        "source": paper.source_edition.code,
+        "editions": {
+            e.code: {"path": e.path, "label": e.label, "chars": None if e.is_source else f"{ROOT}/{e.path}/chars.json"}
+            for e in paper.editions
+        },
+        "issues": _issue_calendar(docs),
+        "pages": {code: {e.code: shown[e.code][label] for e in paper.editions} for code, label in pages.items()},
+    }
+
+
+def _page_key(code: str) -> tuple[str, int]:
+    match = re.match(r"^([A-Z]*)(\d+)$", code)
+    return (match.group(1), int(match.group(2))) if match else (code, 0)
+
+
+# -- the index kept between builds ----------------------------------------------------
+class _Aux:
+    """The part of the index state that only an update reads: Han code counts
+    and what conversion in context found. Pickled as one blob inside _Index and
+    unpickled on first use, so a build that changed nothing never loads it."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}  # Han code → documents having it (before add_singles)
+        self.chars: dict[str, int] = {}  # Han character of the archive → codes starting with it
+        self.effects: dict[str, dict[str, str]] = {}  # edition → bigram → its conversion (_context_effects)
+        self.fixes: dict[str, dict[str, str]] = {}  # edition → bigram → conversion differing from char by char
+        self.pairs: dict[tuple[str, str], int] = {}  # character pair → bigrams showing it
+        self.folding: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        # Counts as two arrays: a few bytes objects pickle in no time, a dict of ints does not.
+        state = dict(self.__dict__)
+        state["counts"] = (array("Q", self.counts).tobytes(), array("I", self.counts.values()).tobytes())
+        state["chars"] = ("".join(self.chars), array("I", self.chars.values()).tobytes())
+        state["folding"] = _pair_string(self.folding)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        codes, counts = state.pop("counts")  # type: ignore[misc]
+        chars, numbers = state.pop("chars")  # type: ignore[misc]
+        self.__dict__.update(state)
+        self.counts = dict(zip(array("Q", codes), array("I", counts)))
+        self.chars = dict(zip(chars, array("I", numbers)))
+        self.folding = _pair_dict(self.folding)  # type: ignore[arg-type]
 
 
 class _Index:
     """The search part of the build cache: enough to update the index by difference.
 
     Every field is a function of the content (and the setup), so an update by
-    difference gives the same bytes as a build from nothing.
+    difference gives the same bytes as a build from nothing. Pickled as a few
+    large objects (the lines joined, bytes of files, one blob for _Aux).
     """
 
     def __init__(self, setup: tuple) -> None:
         self.setup = setup
         self.valid = False  # False while an update is half done: the next build starts over
-        self.keys: list[str] = []  # article key by doc id
-        self.records: list[Terms] = []  # by doc id
-        self.counts: dict[int, int] = {}  # Han code → documents having it
-        self.conv: dict[str, dict[str, str]] = {}  # edition → bigram → converted (only grows)
-        self.fixes: dict[str, dict[str, str]] = {}  # edition → bigram → its conversion in context
-        self.pairs: dict[tuple[str, str], int] = {}  # character pair → bigrams showing it
-        self.folding: dict[str, str] = {}
+        self.joined = ""  # the documents' _input_line, joined by _LINE
+        self.docs: list[bytes] = []  # doc file by id
         self.shards = 0
         self.total = 0  # the size estimate _shard_count is given
         self.shard_bytes: list[bytes] = []
         self.char_files: dict[str, bytes] = {}  # fold.json and the chars.json
-        self.docs: list[tuple[bytes, bytes]] = []  # (what the doc file is made of, its bytes) by doc id
+        self.labels: dict[str, dict[str, str]] = {}  # edition → page label → converted
+        self._aux: _Aux | None = _Aux()
+        self._aux_blob = b""
+
+    @property
+    def aux(self) -> _Aux:
+        if self._aux is None:
+            self._aux = pickle.loads(self._aux_blob)
+            self._aux_blob = b""
+        return self._aux
+
+    @aux.setter
+    def aux(self, value: _Aux) -> None:
+        self._aux, self._aux_blob = value, b""
+
+    def lines(self) -> list[str]:
+        return self.joined.split(_LINE) if self.joined else []
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        if self._aux is not None:
+            state["_aux"], state["_aux_blob"] = None, pickle.dumps(self._aux, protocol=pickle.HIGHEST_PROTOCOL)
+        return state
 
 
 def search_files(
@@ -685,25 +939,45 @@ def search_files(
         tuple((e.code, e.path, e.opencc or "", converters[e.code].config or "", converters[e.code].identity) for e in paper.editions),
         _opencc_version(),
     )
-    _reuse_tables(state)
     index = state.get("index")
     if not isinstance(index, _Index) or index.setup != setup:
         index = state["index"] = _Index(setup)
-    records = _records(docs, index, state)
-    # Marked invalid while changing: an interrupted update makes the next build start over.
-    updated, index.valid = index.valid and _update(index, docs, records, converters, site, state), False
-    fixes_of = None if updated else _rebuild(index, records, converters, site, state)
-    index.keys, index.records = [d.article.key for d in docs], records
-    _refresh_docs(index, docs, records, site, converters, fixes_of, state)
-    index.valid = True
-    _keep_tables(state)
+    editions = [e.code for e in paper.editions]
+    lines = [_input_line(d, editions) for d in docs]
+    joined = _LINE.join(lines)
+    # A separator inside a field would make two different archives look alike: never trusted then.
+    plain = joined.count(_FIELD) == len(lines) * (4 + len(editions)) and joined.count(_LINE) == max(0, len(lines) - 1)
+    if not (plain and index.valid and joined == index.joined):
+        _reuse_tables(state)
+        # Marked invalid while changing: an interrupted update makes the next build start over.
+        was_valid, index.valid = index.valid and plain, False
+        with _collector_paused():
+            if not (was_valid and _update(index, docs, lines, converters, site, state)):
+                _rebuild(index, docs, converters, site, state)
+        index.joined = joined if plain else ""
+        index.valid = plain
+        _keep_tables(state)
 
     for number, data in enumerate(index.shard_bytes):
         yield f"{ROOT}/terms/{number}.json", data
-    for doc_id, (_, data) in enumerate(index.docs):
+    for doc_id, data in enumerate(index.docs):
         yield f"{ROOT}/doc/{doc_id}.json", data
     yield from index.char_files.items()
-    yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters, state))
+    yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters, index.labels))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Indexing allocates a container per term and per article while the whole
+    site is in memory: each full collection would walk every object of the
+    build for nothing (indexing makes no reference cycles). ~25 % of a cold index."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _tables_key() -> tuple[str, str]:
@@ -712,119 +986,148 @@ def _tables_key() -> tuple[str, str]:
 
 def _reuse_tables(state: dict) -> None:
     """Take the character tables from the cache: deriving them from unicodedata
-    and OpenCC costs ~0.1 s in every new process, more than a one-article update."""
-    global _COMPAT
+    and OpenCC costs ~0.2 s in every new process, more than a one-article update.
+    They are decoded when first used (_compat, _char_conversions)."""
+    global _SAVED_COMPAT
     saved = state.get("tables")
     if saved is None or saved[0] != _tables_key():
         return
-    if _COMPAT is None:
-        _COMPAT = re.compile(saved[1])
-    for config, table in saved[2].items():
-        _CONVERSIONS.setdefault(config, table)
+    _SAVED_COMPAT = _SAVED_COMPAT or saved[1]
+    for config, pairs in saved[2].items():
+        _SAVED_CONVERSIONS.setdefault(config, pairs)
 
 
 def _keep_tables(state: dict) -> None:
     saved = state.get("tables")
-    if _COMPAT is not None and (saved is None or saved[2].keys() != _CONVERSIONS.keys() or saved[0] != _tables_key()):
-        state["tables"] = (_tables_key(), _COMPAT.pattern, dict(_CONVERSIONS))
+    configs = _SAVED_CONVERSIONS.keys() | _CONVERSIONS.keys()
+    compat = _COMPAT.pattern if _COMPAT is not None else _SAVED_COMPAT
+    if compat is not None and (saved is None or saved[0] != _tables_key() or saved[2].keys() != configs):
+        tables = {c: _SAVED_CONVERSIONS[c] if c in _SAVED_CONVERSIONS else _pair_string(_CONVERSIONS[c]) for c in configs}
+        state["tables"] = (_tables_key(), compat, tables)
 
 
-def _records(docs: Sequence[Doc], index: _Index, state: dict) -> list[Terms]:
-    """Each document's Terms: from the last build when its texts hash the same, else tokenised."""
-    digests = [_fingerprint(d) for d in docs]
-    known = {t.digest: t for t in index.records}
-    missing = [i for i, g in enumerate(digests) if g not in known]
-    if missing:
-        todo = [docs[i] for i in missing]
-        made = tokenise(todo, [digests[i] for i in missing], _pinyin_readings(todo, state))
-        known.update((t.digest, t) for t in made)
-    return [known[g] for g in digests]
+def _context(titles: Iterable[str], converters: Mapping[str, Converter], site: Site, state: dict) -> _Context:
+    """The pinyin of the titles' characters (remembered across builds) and the converters."""
+    cache: dict[str, tuple[str, ...]] = state.setdefault("pinyin", {})
+    pinyin_readings(set(chain.from_iterable(map(_nfkc_lower, titles))), cache)
+    return _Context(cache, tuple((e.code, converters[e.code]) for e in site.paper.editions), {})
 
 
-def _rebuild(index: _Index, records: Sequence[Terms], converters: Mapping[str, Converter], site: Site, state: dict) -> dict[int, dict[str, str]]:
-    """Every term shard from the records; returns each document's context fixes."""
-    inverted = invert(records)
-    raw_all, raw_head = _strings(inverted.all), _strings(inverted.head)
-    index.counts = inverted.counts
-    index.fixes, index.pairs = {}, {}
-    _context_update(index, site, converters, _bigrams(index.counts), ())
-    index.folding = _folding(index, site, state)
-    index.char_files = _char_files(index, site, converters)
+def _rebuild(index: _Index, docs: Sequence[Doc], converters: Mapping[str, Converter], site: Site, state: dict) -> None:
+    """The whole index from the documents."""
+    context = _context((d.article.src.title for d in docs), converters, site, state)
+    _compat()  # compiled once, before forking
+    shares = _shares(len(docs))
+    # Each share of the documents is indexed in a child; this process derives
+    # the character tables meanwhile (they are kept in the cache afterwards).
+    ranges = [partial(_index_range, docs[r.start : r.stop], context) for r in _split(len(docs), shares)]
+    tables = partial(_fold_base, site, state)
+    every, head, counts, files = _merge(_run_forked([tables, *ranges], fork=shares > 1)[1:])  # type: ignore[arg-type]
+    aux = _Aux()
+    aux.counts = counts
+    aux.chars = _char_counts(counts)
+    _context_update(aux, site, converters, _bigrams(counts), ())
+    aux.folding = _folding(aux, site, state)
+    index.char_files = _char_files(aux, site, converters)
 
-    every, head = _fold_terms(raw_all, index.folding), _fold_terms(raw_head, index.folding)
+    raw_all = _strings(every)
+    every_folded, head_folded = _fold_terms(raw_all, aux.folding), _fold_terms(_strings(head), aux.folding)
+    terms = list(every_folded)
+    slices = [partial(_encode_terms, terms[k::shares], every_folded, head_folded) for k in range(shares)]
     encoded: dict[str, object] = {}
     total = 0
-    for term in sorted(every):
-        postings = encode_postings(every[term])
+    for values, weight in _run_forked(slices, fork=shares > 1):  # type: ignore[misc]
+        encoded.update(values)
+        total += weight
+    index.shards, index.total = _shard_count(total, index.shards or None), total
+    index.shard_bytes = _group(encoded, index.shards)
+    fixes = _fixes_by_doc(aux.fixes, raw_all)
+    index.docs = [_with_fixes(data, fixes.get(doc_id)) for doc_id, data in enumerate(files)]
+    index.aux = aux
+
+
+def _encode_terms(terms: Sequence[str], every: Mapping[str, array], head: Mapping[str, array]) -> tuple[dict[str, object], int]:
+    """The shard value of each term and the sum of their _weight."""
+    encoded: dict[str, object] = {}
+    total = 0
+    for term in terms:
+        ids = every[term]
+        postings = encode_postings(ids)
         head_ids = head.get(term)
-        if head_ids is None:
-            value: object = postings
-        else:
-            value = [postings, "*" if head_ids == every[term] else encode_postings(head_ids)]
-        encoded[term] = value
+        encoded[term] = postings if head_ids is None else [postings, "*" if head_ids == ids else encode_postings(head_ids)]
         total += _weight(term, postings)
-    shards = _shard_count(total, index.shards or None)
+    return encoded, total
+
+
+def _group(encoded: Mapping[str, object], shards: int) -> list[bytes]:
     grouped: list[dict[str, object]] = [{} for _ in range(shards)]
     for term, value in encoded.items():
         grouped[shard_of(term, shards)][term] = value
-    index.shards, index.total = shards, total
-    index.shard_bytes = [_json(shard) for shard in grouped]
-    fixes = _fixes_by_doc(index.fixes, raw_all)
-    return {doc_id: {ed: "".join(f) for ed, f in by_edition.items()} for doc_id, by_edition in fixes.items()}
+    return [_json(shard) for shard in grouped]
 
 
-def _weight(term: str, postings: str) -> int:
-    return len(term.encode("utf-8")) + len(postings) + 8
+def _char_counts(counts: Iterable[int]) -> dict[str, int]:
+    chars: defaultdict[str, int] = defaultdict(int)
+    for code in counts:
+        if code & _LOW32:
+            chars[chr(code & _LOW32)] += 1
+    return dict(chars)
 
 
-def _bigrams(codes: Iterable[int]) -> list[str]:
-    return sorted(t for t in map(term_text, codes) if t is not None and len(t) == 2)
-
-
-def _context_update(index: _Index, site: Site, converters: Mapping[str, Converter], added: Sequence[str], removed: Sequence[str]) -> bool:
+def _context_update(aux: _Aux, site: Site, converters: Mapping[str, Converter], added: Sequence[str], removed: Sequence[str]) -> bool:
     """Account for bigrams that appeared in or vanished from the archive; True when the set of fold pairs changed."""
     changed = False
     for edition in site.paper.editions:
         converter = converters[edition.code]
-        fix = index.fixes.setdefault(edition.code, {})
+        fix = aux.fixes.setdefault(edition.code, {})
         if converter.identity:
             continue
-        cache = index.conv.setdefault(edition.code, {})
-        _convert_bigrams(added, converter, cache)
+        effects = aux.effects.setdefault(edition.code, {})
         alone = _char_conversions(converter.config or "")
-        for sign, bigrams in ((1, added), (-1, removed)):
-            for source in bigrams:
-                target, pairs = _context_effect(source, cache[source], alone)
-                if target is not None:
+        found = _context_effects(added, converter)
+        gone = {source: effects.pop(source) for source in removed if source in effects}
+        effects.update(found)
+        for sign, side in ((1, found), (-1, gone)):
+            for source, target in side.items():
+                if _fix_of(source, target, alone):
                     if sign > 0:
                         fix[source] = target
                     else:
                         fix.pop(source, None)
-                for pair in pairs:
-                    count = index.pairs.get(pair, 0) + sign
+                for pair in _changed_pairs(source, target):
+                    count = aux.pairs.get(pair, 0) + sign
                     if count:
                         changed |= count == 1 and sign > 0
-                        index.pairs[pair] = count
+                        aux.pairs[pair] = count
                     else:
                         changed = True
-                        del index.pairs[pair]
+                        del aux.pairs[pair]
     return changed
 
 
-def _folding(index: _Index, site: Site, state: dict) -> dict[str, str]:
-    configs = tuple(sorted({e.opencc for e in site.paper.editions if e.opencc}))
-    # The character classes depend only on OpenCC and the configs: made once, kept in the cache.
-    base_key = (configs, _opencc_version())
-    if state.get("fold_base", (None,))[0] != base_key:
-        state["fold_base"] = (base_key, fold_map(configs))
-    base = state["fold_base"][1]
-    return fold_map(configs, sorted(index.pairs), base=base) if index.pairs else dict(base)
+def _folding(aux: _Aux, site: Site, state: dict) -> dict[str, str]:
+    base = _fold_base(site, state)
+    return fold_map(_fold_configs(site), sorted(aux.pairs), base=base) if aux.pairs else base
 
 
-def _char_files(index: _Index, site: Site, converters: Mapping[str, Converter]) -> dict[str, bytes]:
+def _fold_configs(site: Site) -> tuple[str, ...]:
+    return tuple(sorted({e.opencc for e in site.paper.editions if e.opencc}))
+
+
+def _fold_base(site: Site, state: dict) -> dict[str, str]:
+    """fold_map of the configs alone: it depends only on OpenCC, so it is made once and kept in the cache."""
+    configs = _fold_configs(site)
+    key = (configs, _opencc_version())
+    saved = state.get("fold_base")
+    if saved is None or saved[0] != key:
+        saved = state["fold_base"] = (key, _pair_string(fold_map(configs)))
+    return _pair_dict(saved[1])
+
+
+def _char_files(aux: _Aux, site: Site, converters: Mapping[str, Converter]) -> dict[str, bytes]:
     """fold.json and each converted edition's chars.json: both follow the archive's characters."""
-    corpus_chars = {chr(c & _LOW32) for c in index.counts if c & _LOW32}
-    folding = index.folding
+    corpus_chars = aux.chars.keys()
+    folding = aux.folding
     # The browser needs only the variants of characters the archive has:
     # a query character outside them cannot match anything either way.
     reach = {folding.get(c, c) for c in corpus_chars}
@@ -839,55 +1142,68 @@ def _char_files(index: _Index, site: Site, converters: Mapping[str, Converter]) 
     return files
 
 
-def _update(
-    index: _Index, docs: Sequence[Doc], records: Sequence[Terms], converters: Mapping[str, Converter], site: Site, state: dict
-) -> bool:
-    """Change the index by the documents whose terms changed, or False when it
-    takes a rebuild: ids shifted (an issue inserted or an article removed
-    before the end), the fold map or the shard count changed."""
-    keys = [d.article.key for d in docs]
-    common = min(len(keys), len(index.keys))
-    if keys[:common] != index.keys[:common]:
+# -- updating by difference ----------------------------------------------------------
+# An update that would re-tokenise more than this share of the archive (old
+# and new versions counted) is left to a rebuild, which is about as fast then.
+UPDATE_SHARE = 0.5
+
+
+def _update(index: _Index, docs: Sequence[Doc], lines: Sequence[str], converters: Mapping[str, Converter], site: Site, state: dict) -> bool:
+    """Change the index by the documents whose inputs changed, or return False when
+    it takes a rebuild: the fold map changed, or too much of the archive did.
+
+    Documents before the first id whose article differs keep their ids; from
+    there on, every old document leaves the index and every new one enters
+    (an issue appended, an article inserted or removed: ids shifted).
+    """
+    old_lines = index.lines()
+    shift = next(
+        (i for i, (a, b) in enumerate(zip(old_lines, lines)) if a != b and _line_key(a) != _line_key(b)),
+        min(len(old_lines), len(lines)),
+    )
+    kept = [i for i in range(shift) if old_lines[i] != lines[i] and _terms_key(old_lines[i]) != _terms_key(lines[i])]
+    gone = {i: None for i in chain(kept, range(shift, len(old_lines)))}
+    come = {i: None for i in chain(kept, range(shift, len(lines)))}
+    if len(gone) + len(come) > max(16, UPDATE_SHARE * len(lines)):
         return False
-    old = index.records
-    changed = [i for i in range(common) if old[i].digest != records[i].digest]
-    changed += range(common, max(len(keys), len(old)))
-    if not changed:
-        return True
-    before = [old[i] if i < len(old) else None for i in changed]
-    after = [records[i] if i < len(records) else None for i in changed]
-    added, removed = _recount(index.counts, before, after)
-    if added or removed:
-        if _context_update(index, site, converters, _bigrams(added), _bigrams(removed)):
-            if _folding(index, site, state) != index.folding:
-                return False  # every folded term may have moved
-        index.char_files = _char_files(index, site, converters)
-    table = str.maketrans(index.folding)
-    edits: defaultdict[str, tuple[list[tuple[int, bool]], list[tuple[int, bool]]]] = defaultdict(lambda: ([], []))
-    for doc_id, was, now in zip(changed, before, after):
-        for which, singles, pick in ((0, True, _all_terms), (1, False, _head_terms)):
-            old_terms = _folded(*pick(was), table, singles) if was else set()
-            new_terms = _folded(*pick(now), table, singles) if now else set()
-            for term in old_terms ^ new_terms:
-                edits[term][which].append((doc_id, term in new_terms))
-    return _edit_shards(index, edits)
+    source = site.paper.source_edition.code
+    old_texts = {j: _record_texts(json.loads(index.docs[j]), source) for j in gone}
+    new_texts = {i: doc_texts(docs[i]) for i in come}
+    context = _context((t.title for t in chain(old_texts.values(), new_texts.values())), converters, site, state)
+    before = _terms_by_id(old_texts, context)
+    after = _terms_by_id(new_texts, context)
+
+    aux = index.aux
+    added, removed = _recount(aux, before.values(), after.values())
+    if (added or removed) and _context_update(aux, site, converters, _bigrams(added), _bigrams(removed)):
+        if _folding(aux, site, state) != aux.folding:
+            return False  # every folded term may have moved
+    if _recount_chars(aux, added, removed):
+        index.char_files = _char_files(aux, site, converters)
+    if not _edit_shards(index, _edits(before, after, aux.folding)):
+        _reshard(index)
+    _refresh_docs(index, docs, lines, old_lines, after, new_texts, context, aux)
+    return True
 
 
-def _all_terms(terms: Terms) -> tuple[Sequence[int], Sequence[str]]:
-    return terms.codes, terms.words
+def _terms_by_id(texts: Mapping[int, Texts], context: _Context) -> dict[int, Terms]:
+    # A document whose texts did not change but whose id shifted is tokenised once.
+    made: dict[Texts, Terms] = {}
+    out = {}
+    for doc_id, text in texts.items():
+        terms = made.get(text)
+        if terms is None:
+            terms = made[text] = article_terms(text, context.pinyin, context.windows)
+        out[doc_id] = terms
+    return out
 
 
-def _head_terms(terms: Terms) -> tuple[Sequence[int], Sequence[str]]:
-    return terms.head_codes, terms.head_words
-
-
-def _recount(counts: dict[int, int], before: Sequence[Terms | None], after: Sequence[Terms | None]) -> tuple[list[int], list[int]]:
+def _recount(aux: _Aux, before: Iterable[Terms], after: Iterable[Terms]) -> tuple[list[int], list[int]]:
     """Update the Han code counts; the codes that appeared and that vanished."""
+    counts = aux.counts
     had: dict[int, bool] = {}
     for sign, side in ((-1, before), (1, after)):
         for terms in side:
-            if terms is None:
-                continue
             for code in terms.codes:
                 if code not in had:
                     had[code] = code in counts
@@ -901,7 +1217,48 @@ def _recount(counts: dict[int, int], before: Sequence[Terms | None], after: Sequ
     return added, removed
 
 
-def _folded(codes: Sequence[int], words: Sequence[str], table: Mapping[int, str], singles: bool) -> set[str]:
+def _recount_chars(aux: _Aux, added: Iterable[int], removed: Iterable[int]) -> bool:
+    """Update the codes per character for codes that appeared or vanished; True when the archive's characters changed."""
+    chars, changed = aux.chars, False
+    for sign, codes in ((1, added), (-1, removed)):
+        for code in codes:
+            if code & _LOW32:
+                char = chr(code & _LOW32)
+                number = chars.get(char, 0) + sign
+                changed |= number == 0 or number == sign  # gone, or new
+                if number:
+                    chars[char] = number
+                else:
+                    del chars[char]
+    return changed
+
+
+Edits = Mapping[str, tuple[list[tuple[int, bool]], list[tuple[int, bool]]]]
+
+
+def _edits(before: Mapping[int, Terms], after: Mapping[int, Terms], folding: Mapping[str, str]) -> Edits:
+    """(doc id, present) per folded term whose postings change: (all fields, head)."""
+    table = str.maketrans(folding)
+    edits: defaultdict[str, tuple[list[tuple[int, bool]], list[tuple[int, bool]]]] = defaultdict(lambda: ([], []))
+    for doc_id in sorted(before.keys() | after.keys()):
+        was, now = before.get(doc_id), after.get(doc_id)
+        for which, singles, pick in ((0, True, _all_terms), (1, False, _head_terms)):
+            old_terms = _folded(*pick(was), table, singles) if was else set()
+            new_terms = _folded(*pick(now), table, singles) if now else set()
+            for term in old_terms ^ new_terms:
+                edits[term][which].append((doc_id, term in new_terms))
+    return edits
+
+
+def _all_terms(terms: Terms) -> tuple[Iterable[int], Iterable[str]]:
+    return terms.codes, chain(terms.words, terms.spelled)
+
+
+def _head_terms(terms: Terms) -> tuple[Iterable[int], Iterable[str]]:
+    return terms.head_codes, chain(terms.head_words, terms.spelled)
+
+
+def _folded(codes: Iterable[int], words: Iterable[str], table: Mapping[int, str], singles: bool) -> set[str]:
     """One document's folded terms, as the whole-archive inversion gives them."""
     texts = [t for t in map(term_text, codes) if t is not None]
     if singles:  # what add_singles gives the whole archive at once
@@ -911,7 +1268,7 @@ def _folded(codes: Sequence[int], words: Sequence[str], table: Mapping[int, str]
     return out
 
 
-def _edit_shards(index: _Index, edits: Mapping[str, tuple[list[tuple[int, bool]], list[tuple[int, bool]]]]) -> bool:
+def _edit_shards(index: _Index, edits: Edits) -> bool:
     """Apply (doc id, present) edits to the postings of the terms; re-encode only
     the shards they fall in. False when the shard count should change."""
     by_shard: defaultdict[int, list[str]] = defaultdict(list)
@@ -934,6 +1291,15 @@ def _edit_shards(index: _Index, edits: Mapping[str, tuple[list[tuple[int, bool]]
         index.shard_bytes[number] = _json(shard)
     index.total = total
     return _shard_count(total, index.shards) == index.shards
+
+
+def _reshard(index: _Index) -> None:
+    """Regroup the terms into the shard count the size now calls for (postings do not depend on it)."""
+    terms: dict[str, object] = {}
+    for data in index.shard_bytes:
+        terms.update(json.loads(data))
+    index.shards = _shard_count(index.total, index.shards)
+    index.shard_bytes = _group(terms, index.shards)
 
 
 def _masks(value: object) -> tuple[int, int]:
@@ -990,151 +1356,37 @@ def _encode_mask(mask: int) -> str:
     return encode_postings([m.start() for m in _ONE.finditer(format(mask, "b")[::-1])])
 
 
-def _doc_fixes(terms: Terms, fixes: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
-    """One document's context fixes per edition, as _fixes_by_doc finds them for all."""
-    grams = _bigrams(terms.codes)
-    out = {}
-    for edition, fix in fixes.items():
-        found = "".join(g + fix[g] for g in grams if g in fix)
-        if found:
-            out[edition] = found
-    return out
-
-
-def _show(text: str, converter: Converter, state: dict) -> str:
-    """A short text converted through the cache: a build that converts nothing never loads OpenCC."""
-    if converter.identity:
-        return text
-    cache = _convert_cached(converter, [text], state.setdefault("converted", {}).setdefault(converter.config, {}))
-    return cache.get(text, text)
-
-
-def _manifest(site: Site, docs: Sequence[Doc], shards: int, converters: Mapping[str, Converter], state: dict) -> dict[str, object]:
-    paper = site.paper
-    names: dict[str, set[str]] = defaultdict(set)
-    for issue in site.issues:
-        for page in issue.pages:
-            if page.name:
-                names[page.code].add(page.name)
-    pages = {}
-    for code in sorted(names | {d.article.page_code: set() for d in docs}, key=_page_key):
-        label = "/".join(sorted(names.get(code, ())))
-        pages[code] = {e.code: _show(label, converters[e.code], state) for e in paper.editions}
-    return {
-        "schema": SCHEMA,
-        "docs": len(docs),
-        "shards": shards,
-        "hash": "crc32-utf8",
-        "base": paper.base_path,
-        "source": paper.source_edition.code,
-        "editions": {
-            e.code: {"path": e.path, "label": e.label, "chars": None if e.is_source else f"{ROOT}/{e.path}/chars.json"}
-            for e in paper.editions
-        },
-        "issues": _issue_calendar(docs),
-        "pages": pages,
-    }
-
-
-def _page_key(code: str) -> tuple[str, int]:
-    match = re.match(r"^([A-Z]*)(\d+)$", code)
-    return (match.group(1), int(match.group(2))) if match else (code, 0)
-
-
 def _refresh_docs(
     index: _Index,
     docs: Sequence[Doc],
-    records: Sequence[Terms],
-    site: Site,
-    converters: Mapping[str, Converter],
-    fixes_of: Mapping[int, Mapping[str, str]] | None,
-    state: dict,
+    lines: Sequence[str],
+    old_lines: Sequence[str],
+    after: Mapping[int, Terms],
+    new_texts: Mapping[int, Texts],
+    context: _Context,
+    aux: _Aux,
 ) -> None:
-    """Make the doc files whose inputs changed; keep the bytes of the others.
-
-    fixes_of: each document's context fixes from a rebuild, None to find
-    them per document (few are re-made after an update).
-    """
-    editions = site.paper.editions
-    page_names = {(d.article.date, d.article.page_code): "" for d in docs}
-    for issue in site.issues:
-        for page in issue.pages:
-            page_names[(page.date, page.code)] = page.name
-    keys = [_doc_key(doc, terms, page_names) for doc, terms in zip(docs, records)]
-    old = index.docs
-    stale = [i for i, key in enumerate(keys) if i >= len(old) or old[i][0] != key]
-    # Short strings are converted in one call per edition and cached across builds.
-    conversions: dict[str, dict[str, str]] = {}
-    for edition in editions:
-        converter = converters[edition.code]
-        if converter.identity:
-            continue
-        cache = state.setdefault("converted", {}).setdefault(converter.config, {})
-        wanted = [t for i in stale for t in (*_display_texts(docs[i]), page_names[(docs[i].article.date, docs[i].article.page_code)])]
-        conversions[edition.code] = _convert_cached(converter, wanted, cache)
-        if fixes_of is not None:  # a rebuild: forget what no document shows any more
-            live = set(chain.from_iterable(_display_texts(d) for d in docs)) | set(page_names.values())
-            for gone in set(cache) - live:
-                del cache[gone]
-    made = list(old[: len(docs)])
-    made.extend([(b"", b"")] * (len(docs) - len(made)))
-    for i in stale:
-        doc, article = docs[i], docs[i].article
-        src = article.src
-        name = page_names[(article.date, article.page_code)]
-        fields: dict[str, dict[str, str]] = {}
-        for edition in editions:
-            table = conversions.get(edition.code, {})
-
-            def show(text: str) -> str:
-                return table.get(text, text)
-
-            fields[edition.code] = {
-                key: value
-                for key, value in (
-                    ("t", show(src.title)), ("k", show(src.kicker)), ("s", show(src.subtitle)),
-                    ("r", show(" ".join(src.reporters))), ("c", show(src.column)), ("n", show(name)),
-                    ("u", article.urls[edition.code]),
-                )
-                if value
-            }
-        record: dict[str, object] = {"d": article.date.isoformat(), "p": article.page_code, "e": fields, "b": doc.body}
-        doc_fixes = fixes_of.get(i, {}) if fixes_of is not None else _doc_fixes(records[i], index.fixes)
-        if doc_fixes:
-            record["x"] = dict(doc_fixes)
-        made[i] = (keys[i], _json(record))
-    index.docs = made
-
-
-def _doc_key(doc: Doc, terms: Terms, page_names: Mapping[tuple[dt.date, str], str]) -> bytes:
-    """A digest of everything a doc file is made of (its terms' digest covers the body, so its fixes).
-
-    A digest, not the tuple: one object per document keeps the cache quick to load.
-    """
-    article = doc.article
-    name = page_names[(article.date, article.page_code)]
-    made_of = "\x00".join((article.date.isoformat(), article.page_code, *_display_texts(doc), name, *(f"{code}={url}" for code, url in sorted(article.urls.items()))))
-    return hashlib.blake2b(made_of.encode("utf-8", "surrogatepass"), digest_size=16, key=terms.digest).digest()
-
-
-def _display_texts(doc: Doc) -> tuple[str, ...]:
-    src = doc.article.src
-    return (src.title, src.kicker, src.subtitle, " ".join(src.reporters), src.column)
-
-
-def _fixes_by_doc(fixes: Mapping[str, Mapping[str, str]], postings: Mapping[str, list[int]]) -> dict[int, dict[str, list[str]]]:
-    """For each document, the context fixes its text needs, found through the
-    postings of the fixed bigrams (few) rather than by scanning every body."""
-    out: dict[int, dict[str, list[str]]] = defaultdict(dict)
-    for edition, fix in fixes.items():
-        for source, target in sorted(fix.items()):
-            for doc_id in postings.get(source, ()):
-                out[doc_id].setdefault(edition, []).append(source + target)
-    return out
-
-
-def _pinyin_readings(docs: Sequence[Doc], state: dict) -> dict[str, tuple[str, ...]]:
-    cache: dict[str, tuple[str, ...]] = state.setdefault("pinyin", {})
-    chars = set(chain.from_iterable(_nfkc_lower(d.article.src.title) for d in docs))
-    pinyin_readings(chars, cache)
-    return {c: cache[c] for c in chars if c in cache}
+    """Keep the doc file of every document whose input line is unchanged (at
+    whatever id); make the others, their display texts converted as their
+    previous version had them where the text is the same."""
+    old_files = dict(zip(old_lines, index.docs))
+    made = [old_files.get(line) for line in lines]
+    stale = [i for i, data in enumerate(made) if data is None]
+    if not stale:
+        index.docs = made  # type: ignore[assignment]
+        return
+    old_ids = {_line_key(line): j for j, line in enumerate(old_lines)}
+    previous = {i: json.loads(index.docs[old_ids[_line_key(lines[i])]]) for i in stale if _line_key(lines[i]) in old_ids}
+    source = next(code for code, converter in context.editions if converter.identity)
+    known: defaultdict[str, dict[str, str]] = defaultdict(dict)
+    for record in previous.values():
+        for code, fields in record["e"].items():
+            if code != source:
+                known[code].update((record["e"][source].get(k, ""), fields.get(k, "")) for k in "tksrcn")
+    texts = [new_texts[i] if i in new_texts else doc_texts(docs[i]) for i in stale]
+    files = _doc_files([docs[i] for i in stale], texts, context.editions, known)
+    for i, data in zip(stale, files):
+        # Terms unchanged (no entry in after): the previous file's fixes still hold.
+        fixes = _doc_fixes(after[i].codes, aux.fixes) if i in after else previous[i].get("x")
+        made[i] = _with_fixes(data, fixes)
+    index.docs = made  # type: ignore[assignment]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -279,14 +281,96 @@ def test_a_body_edit_tokenises_one_article_and_updates_in_place(tmp_path: Path, 
     source = tmp_path / "paper"
     shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
     build(BuildOptions(source=source, output=tmp_path / "site"))
-    tokenised: list[int] = []
+    tokenised: list[str] = []
     rebuilt: list[int] = []
-    tokenise, rebuild = search.tokenise, search._rebuild
-    monkeypatch.setattr(search, "tokenise", lambda docs, *rest: tokenised.append(len(docs)) or tokenise(docs, *rest))
+    article_terms, rebuild = search.article_terms, search._rebuild
+    monkeypatch.setattr(search, "article_terms", lambda texts, *rest: tokenised.append(texts.title) or article_terms(texts, *rest))
     monkeypatch.setattr(search, "_rebuild", lambda *args: rebuilt.append(1) or rebuild(*args))
     _edit_body(source)
     build(BuildOptions(source=source, output=tmp_path / "site"))
-    assert tokenised == [1] and rebuilt == []
+    # The edited article only: its previous terms (read back from its doc file) and its new ones.
+    assert tokenised == ["全省清洁能源装机突破六千万千瓦"] * 2 and rebuilt == []
+    tokenised.clear()
     _append_issue(source)
     build(BuildOptions(source=source, output=tmp_path / "site"))
-    assert tokenised == [1, 1] and rebuilt == []
+    assert len(tokenised) == 1 and rebuilt == []
+
+
+def test_an_unchanged_rebuild_does_not_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=source, output=tmp_path / "site"))
+
+    def fail(*args: object) -> None:
+        raise AssertionError("indexed although nothing changed")
+
+    monkeypatch.setattr(search, "_update", fail)
+    monkeypatch.setattr(search, "_rebuild", fail)
+    build(BuildOptions(source=source, output=tmp_path / "site"))
+
+
+def _insert_article(source: Path) -> None:
+    # An article in an issue before the last: every later id shifts by one.
+    text = (source / "content" / "2025-01-20" / "A05" / "jingji.md").read_text("utf-8")
+    text = text.replace("全省清洁能源装机突破六千万千瓦", "湟水河畔新添湿地公园").replace("order: 1", "order: 2")
+    (source / "content" / "2025-01-20" / "A05" / "shidi.md").write_text(text + "\n看着白鹭飞过，市民说很惊喜。\n", "utf-8")
+
+
+def _rename_page(source: Path) -> None:
+    config = source / "newspaper.toml"
+    config.write_text(config.read_text("utf-8").replace('A05 = "经济"', 'A05 = "经济·产业"'), "utf-8")
+
+
+@pytest.mark.parametrize("change", [_insert_article, _rename_page])
+def test_shifted_ids_and_renamed_pages_update_like_a_cold_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    warm = tmp_path / "warm"
+    build(BuildOptions(source=source, output=warm))
+    change(source)
+    rebuilt: list[int] = []
+    rebuild = search._rebuild
+    monkeypatch.setattr(search, "_rebuild", lambda *args: rebuilt.append(1) or rebuild(*args))
+    build(BuildOptions(source=source, output=warm))
+    cold = tmp_path / "cold"
+    build(BuildOptions(source=source, output=cold, use_cache=False))
+    assert _search_bytes(warm) == _search_bytes(cold)
+    assert rebuilt == [1]  # the cold build only: the warm one was an update
+
+
+def test_forked_shares_give_the_bytes_of_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=source, output=tmp_path / "alone", use_cache=False))
+    forks: list[int] = []
+    fork = os.fork
+    monkeypatch.setattr(search, "PARALLEL_DOCS", 1)
+    monkeypatch.setattr(search, "_cores", lambda: 3)
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or fork())
+    build(BuildOptions(source=source, output=tmp_path / "shared", use_cache=False))
+    assert len(forks) == 5  # a child per share of documents, then for two of three shares of terms
+    assert _search_bytes(tmp_path / "shared") == _search_bytes(tmp_path / "alone")
+
+
+def test_a_failed_child_has_its_task_run_again_here() -> None:
+    parent = os.getpid()
+
+    def task() -> int:
+        if os.getpid() != parent:
+            raise RuntimeError("only in the child")
+        return 7
+
+    assert search._run_forked([lambda: 1, task, lambda: 3]) == [1, 7, 3]
+
+
+def test_the_cached_index_is_about_the_size_of_its_files(tmp_path: Path) -> None:
+    """No per-article terms in the build cache: an edited article's are read back from its doc file."""
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=source, output=tmp_path / "site"))
+    from banmian.cache import load_cache
+
+    index = load_cache(source).extra["search"]["index"]
+    files = sum(map(len, index.docs)) + sum(map(len, index.shard_bytes)) + sum(map(len, index.char_files.values()))
+    # Besides the files: the fold map (~24 KB whatever the archive) and counts per Han code.
+    assert len(pickle.dumps(index)) < files + 40_000
