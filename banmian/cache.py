@@ -7,13 +7,15 @@ version, so an upgrade starts clean instead of trusting stale pickles.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import pickle
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import code_digest
 from .errors import Problem
@@ -48,13 +50,28 @@ def cache_path(source: Path) -> Path:
 def load_cache(source: Path) -> BuildCache:
     path = cache_path(source)
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb") as handle, _collector_paused():
             stamp, cache = pickle.load(handle)
     except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
         return BuildCache()
     if stamp != STAMP or not isinstance(cache, BuildCache):
         return BuildCache()
     return cache
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Unpickling creates the cache's objects, none of them garbage; the cycle
+    collector would otherwise scan the growing heap again and again. Frozen
+    afterwards, they are not scanned by later collections either."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def save_cache(source: Path, cache: BuildCache) -> None:
