@@ -304,11 +304,10 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     # only when the theme's files changed since the last good build.
     checked = cache.extra.get("theme_checked") == theme.fingerprint
     template_problems = [] if checked else _template_problems(theme)
-    record, record_problems = published_urls.load_record(source)
-    if template_problems or record_problems:
-        raise ContentError(loaded.problems + template_problems + record_problems)
     # Earlier URLs of moved articles become redirects; lost ones are warned of.
-    urls_plan = published_urls.plan(record, site)
+    urls_plan, record_problems = published_urls.plan_remembered(source, site, cache.extra.setdefault("urls", {}))
+    if template_problems or urls_plan is None:
+        raise ContentError(loaded.problems + template_problems + record_problems)
     loaded.problems.extend(urls_plan.problems)
     watch.lap("load")
 
@@ -364,7 +363,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     finally:
         tree.unlock()
     if options.record_urls and not options.drafts and not options.serving:
-        if urls_plan.record != record:  # serialising thousands of entries to compare costs more
+        if urls_plan.record is not None:
             try:
                 published_urls.save_record(source, urls_plan.record)
             except OSError as exc:

@@ -15,6 +15,7 @@ record serves every edition and survives a change of base_url.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -62,7 +63,7 @@ class Moved:
 class Plan:
     """What this build does about published URLs, computed before anything is written."""
 
-    record: Record  # to be saved once the site is published
+    record: Record | None  # to be saved once the site is published; None: as on disk
     redirects: tuple[Moved, ...]  # every earlier path still owned by a live article
     moved_now: tuple[Moved, ...]  # the moves this build makes (a subset of redirects)
     problems: tuple[Problem, ...]  # URLs that disappear
@@ -285,6 +286,37 @@ def _disappearing(
                 f"restore it, or accept that links to it break",
                 "warning",
             )
+
+
+def plan_remembered(source: Path, site: Site, memo: dict[str, Any]) -> tuple[Plan | None, list[Problem]]:
+    """load_record() and plan(), or what they gave last time when neither the
+    record file nor any article's identity, URL or title changed since.
+
+    The plan's record is None when it equals the record on disk (nothing to
+    save). memo is kept by the caller between builds (the build cache).
+    """
+    try:
+        stat = record_path(source).stat()
+        file_key: tuple[int, ...] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    except OSError:
+        file_key = ()
+    articles_key = hashlib.blake2b(
+        repr([(identity_of(a), path_of(a), a.title) for a in site.articles]).encode("utf-8"), digest_size=16
+    ).digest()
+    if memo.get("key") == (file_key, articles_key):
+        redirects, moved_now, problems = memo["plan"]
+        return Plan(None, redirects, moved_now, problems), []
+    record, record_problems = load_record(source)
+    if record_problems:
+        memo.clear()
+        return None, record_problems
+    planned = plan(record, site)
+    unchanged = planned.record == record
+    memo.clear()
+    if unchanged:  # else the build saves the record, and its stat changes
+        memo["key"] = (file_key, articles_key)
+        memo["plan"] = (planned.redirects, planned.moved_now, planned.problems)
+    return (planned if not unchanged else Plan(None, planned.redirects, planned.moved_now, planned.problems)), []
 
 
 # -- output ----------------------------------------------------------------------------

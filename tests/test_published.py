@@ -202,3 +202,30 @@ def test_broken_record_stops_the_build(paper: Path, tmp_path: Path, text: str, m
         build_site(paper, tmp_path / "out")
     assert any(p.path == f"content/{RECORD_NAME}" and message in p.message for p in caught.value.problems)
     assert not (tmp_path / "out").exists()
+
+
+def test_unchanged_urls_reuse_the_plan_and_a_hand_edited_record_is_read_again(
+    paper: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import banmian.published
+
+    out = tmp_path / "out"
+    build_site(paper, out)
+    set_front(paper / "content/2025-03-01/A01/chongqing.md", "title", "长江经济带金融论坛召开")
+    build_site(paper, out)  # a move: the record is rewritten
+    build_site(paper, out)  # read once more, found equal, remembered
+    reads: list[Path] = []
+    real_load = banmian.published.load_record
+    monkeypatch.setattr(banmian.published, "load_record", lambda source: reads.append(source) or real_load(source))
+    build_site(paper, out)
+    assert reads == []  # nothing changed: the remembered plan, same redirects
+    new = at("A01", "长江经济带金融论坛召开")
+    assert refresh_target(out / "zh-hans" / LEAD / "index.html") == f"/paper/zh-hans/{new}"
+    # A hand edit of the record (a merge, say) is read again.
+    record = paper / "content" / RECORD_NAME
+    data = json.loads(record.read_text(encoding="utf-8"))
+    data["articles"]["2025-03-01/A01/gone.md"] = {"path": "2025-03-01/A01/yijing-shanchu/", "title": "已删除"}
+    record.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = build_site(paper, out)
+    assert len(reads) == 1
+    assert any("yijing-shanchu" in w.message for w in result.warnings)
