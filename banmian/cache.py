@@ -15,7 +15,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Container, Iterator, MutableMapping
 
 from . import code_digest
 from .errors import Problem
@@ -27,14 +27,140 @@ STATE_FILE = "state.pickle"
 STAMP = (code_digest(), sys.version_info[:2])
 
 
+class BodyStore(MutableMapping[str, Body]):
+    """Rendered bodies by article digest, kept in a pack file and read on demand.
+
+    Pickled with the cache state they were 16 MB at 5,000 articles, loaded and
+    saved whole on every build. Here a build appends the bodies it rendered to
+    the pack, and reads back (os.pread, safe in forked workers) only the ones
+    it shows again. The state that indexes the pack is saved after it, so a
+    process killed while appending leaves unindexed bytes, never a bad index;
+    a pack mostly of dead bodies is copied to a new file, and the old one is
+    deleted only once a state naming the new one is saved.
+    """
+
+    def __init__(self) -> None:
+        self.index: dict[str, tuple[int, int]] = {}  # digest → (offset, length) in the pack
+        self.fresh: dict[str, Body] = {}  # rendered by this process, not yet packed
+        self.name = ""  # the pack's file name in the cache folder
+        self.folder: str | None = None
+        self._fd: int | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"index": self.index, "name": self.name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        self.index, self.name = state["index"], state["name"]
+
+    def attach(self, folder: Path) -> None:
+        """Read from this cache folder; forget an index its pack cannot back."""
+        self.folder = str(folder)
+        try:
+            size = os.stat(self._path()).st_size if self.name else 0
+        except OSError:
+            size = 0
+        if any(offset + length > size for offset, length in self.index.values()):
+            self.index = {}
+
+    def _path(self) -> str:
+        return f"{self.folder}/{self.name}"
+
+    def __getitem__(self, digest: str) -> Body:
+        body = self.fresh.get(digest)
+        if body is not None:
+            return body
+        offset, length = self.index[digest]
+        if self._fd is None:
+            self._fd = os.open(self._path(), os.O_RDONLY)
+        return Body(html=os.pread(self._fd, length, offset).decode("utf-8"))
+
+    def __setitem__(self, digest: str, body: Body) -> None:
+        self.fresh[digest] = body
+
+    def __delitem__(self, digest: str) -> None:
+        found = self.fresh.pop(digest, None) is not None
+        if self.index.pop(digest, None) is None and not found:
+            raise KeyError(digest)
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self.fresh or digest in self.index
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.fresh
+        yield from (d for d in self.index if d not in self.fresh)
+
+    def __len__(self) -> int:
+        return len(self.fresh) + sum(1 for d in self.index if d not in self.fresh)
+
+    def retain(self, live: Container[str]) -> None:
+        """Forget the bodies no article uses any more."""
+        for digest in [d for d in self if d not in live]:
+            del self[digest]
+
+    def save(self, folder: Path) -> None:
+        """Append the fresh bodies to the pack, or copy the live ones to a new
+        pack when most of the old one is dead."""
+        self.folder = str(folder)
+        try:
+            size = os.stat(self._path()).st_size if self.name else 0
+        except OSError:
+            size = 0
+            self.index = {}  # the pack is gone: so are the bodies it held
+        live = sum(length for _, length in self.index.values())
+        if not self.name or size > 2 * live + PACK_SLACK:
+            self._repack(folder)
+        elif self.fresh:
+            self._append(size)
+
+    def _append(self, size: int) -> None:
+        placed, chunks, offset = {}, [], size
+        for digest, body in self.fresh.items():
+            data = body.html.encode("utf-8")
+            placed[digest] = (offset, len(data))
+            chunks.append(data)
+            offset += len(data)
+        with open(self._path(), "ab") as handle:
+            if handle.tell() != size:
+                raise OSError(f"{self._path()} changed while this build was writing it")
+            handle.write(b"".join(chunks))
+        self.index.update(placed)
+        self.fresh.clear()
+
+    def _repack(self, folder: Path) -> None:
+        bodies = {digest: self[digest] for digest in self}
+        fd, temp = tempfile.mkstemp(dir=folder, prefix="bodies-", suffix=".pack")
+        index = {}
+        with os.fdopen(fd, "wb") as handle:
+            for digest, body in bodies.items():
+                data = body.html.encode("utf-8")
+                index[digest] = (handle.tell(), len(data))
+                handle.write(data)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.name, self.index = os.path.basename(temp), index
+        self.fresh.clear()
+
+    def drop_old_packs(self, folder: Path) -> None:
+        """Delete packs no saved state names (called once the state is saved)."""
+        for pack in folder.glob("bodies-*.pack"):
+            if pack.name != self.name:
+                pack.unlink(missing_ok=True)
+
+
+# Dead bytes a pack may carry before it is copied out.
+PACK_SLACK = 1 << 20
+
+
 @dataclass
 class BuildCache:
     # "file:digest" → parsed front matter and body, and the warnings it gave
     sources: dict[str, tuple[ArticleSource | None, tuple[Problem, ...]]] = field(default_factory=dict)
     # content file → (mtime_ns, size, inode, digest): unchanged files are not re-read
     stats: dict[str, tuple[int, int, int, str]] = field(default_factory=dict)
-    # article source digest → rendered body
-    bodies: dict[str, Body] = field(default_factory=dict)
+    # article source digest → rendered body (in a pack file beside the state)
+    bodies: BodyStore = field(default_factory=BodyStore)
     # title → slug (pypinyin and the segmenter are slow to load)
     slugs: dict[str, str] = field(default_factory=dict)
     # real path of an output folder → what was published there
@@ -56,6 +182,7 @@ def load_cache(source: Path) -> BuildCache:
         return BuildCache()
     if stamp != STAMP or not isinstance(cache, BuildCache):
         return BuildCache()
+    cache.bodies.attach(path.parent)
     return cache
 
 
@@ -79,10 +206,12 @@ def save_cache(source: Path, cache: BuildCache) -> None:
     try:
         path.parent.mkdir(exist_ok=True)
         # Written beside and renamed: a killed build never leaves half a pickle.
+        cache.bodies.save(path.parent)  # before the state that indexes it
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
         with os.fdopen(fd, "wb") as handle:
             pickle.dump((STAMP, cache), handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temp, path)
+        cache.bodies.drop_old_packs(path.parent)
     except OSError:
         # A read-only source folder still builds; it just builds cold next time.
         pass

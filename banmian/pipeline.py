@@ -193,7 +193,7 @@ def _chunks(items: Sequence, count: int) -> list[Sequence]:  # type: ignore[type
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def render_bodies(articles: Iterable[Article], cache: BuildCache, jobs: int) -> dict[str, Body]:
+def render_bodies(articles: Iterable[Article], cache: BuildCache, jobs: int) -> Mapping[str, Body]:
     """Markdown → HTML once per distinct article body (cached by digest)."""
     missing: dict[str, str] = {}
     for article in articles:
@@ -206,7 +206,25 @@ def render_bodies(articles: Iterable[Article], cache: BuildCache, jobs: int) -> 
                 cache.bodies.update(done)
     else:
         cache.bodies.update(_render_bodies(work))
-    return {a.key: cache.bodies[a.src.digest] for a in articles}
+    return ArticleBodies({a.key: a.src.digest for a in articles}, cache.bodies)
+
+
+class ArticleBodies(Mapping[str, Body]):
+    """Article key → its rendered body, read from the body store when asked:
+    a small rebuild shows few bodies again."""
+
+    def __init__(self, digests: Mapping[str, str], store: Mapping[str, Body]) -> None:
+        self.digests = digests
+        self.store = store
+
+    def __getitem__(self, key: str) -> Body:
+        return self.store[self.digests[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.digests)
+
+    def __len__(self) -> int:
+        return len(self.digests)
 
 
 def _pool(jobs: int):  # type: ignore[no-untyped-def]
@@ -393,7 +411,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     }
     # Bodies no article uses any more are dropped, so the cache does not grow forever.
     live = {a.digest for a in loaded.content.articles}
-    cache.bodies = {d: b for d, b in cache.bodies.items() if d in live}
+    cache.bodies.retain(live)
     if options.use_cache and changed:  # a build that changed nothing has nothing new to remember
         save_cache(source, cache)
     watch.lap("cache")

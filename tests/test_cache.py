@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -140,3 +141,47 @@ def test_cached_record_without_its_rendered_body_is_parsed_again(paper: tuple[Pa
     run(source, output)
     assert "第二天的正文" in (output / ARTICLE_PAGE.replace("zh-hant", "zh-hans")).read_text(encoding="utf-8")
     assert "第二天的正文" in (output / ARTICLE_PAGE).read_text(encoding="utf-8")
+
+
+def test_body_store_appends_reads_back_and_repacks(tmp_path: Path) -> None:
+    from banmian.cache import BodyStore
+    from banmian.model import Body
+
+    store = BodyStore()
+    store["a"] = Body("<p>甲</p>")
+    store["b"] = Body("<p>乙</p>")
+    store.save(tmp_path)
+    first_pack = store.name
+    store["c"] = Body("<p>丙</p>")
+    store.save(tmp_path)  # appended to the same pack
+    assert store.name == first_pack and not store.fresh
+    again = pickle.loads(pickle.dumps(store))
+    again.attach(tmp_path)
+    assert again["c"].html == "<p>丙</p>" and again["a"].html == "<p>甲</p>" and "b" in again
+    # Mostly dead: copied to a new pack; the old one stays until a state names the new one.
+    again.retain({"c"})
+    big = BodyStore()
+    big.index, big.name = dict(again.index), again.name
+    big.attach(tmp_path)
+    import banmian.cache as cache_module
+
+    old_slack = cache_module.PACK_SLACK
+    cache_module.PACK_SLACK = 0
+    try:
+        big.save(tmp_path)
+    finally:
+        cache_module.PACK_SLACK = old_slack
+    assert big.name != first_pack and big["c"].html == "<p>丙</p>" and "a" not in big
+    assert (tmp_path / first_pack).exists()  # a state saved earlier may still name it
+    big.drop_old_packs(tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("bodies-*.pack")) == [big.name]
+
+
+def test_lost_body_pack_means_articles_are_read_again(paper: tuple[Path, Path], tmp_path: Path) -> None:
+    source, output = paper
+    for pack in (source / ".banmian-cache").glob("bodies-*.pack"):
+        pack.unlink()
+    (output / ARTICLE_PAGE).unlink()  # make the next build render it again
+    run(source, output)
+    assert "第二天的正文" in (output / ARTICLE_PAGE.replace("zh-hant", "zh-hans")).read_text(encoding="utf-8")
+    same_as_cold(source, output, tmp_path)
