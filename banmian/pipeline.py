@@ -253,7 +253,18 @@ def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int]:
     return tree.manifest, tree.written, tree.unchanged
 
 
-def render_pages(renderer: Renderer, tree: OutputTree, jobs: int, progress: Progress | None) -> None:
+def render_pages(
+    renderer: Renderer,
+    tree: OutputTree,
+    jobs: int,
+    progress: Progress | None,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Render every page not reusable; meanwhile() runs here while workers render.
+
+    The parent would otherwise wait idle for the pool, and the pool for the
+    parent's own stages (feeds, sitemap, search) afterwards.
+    """
     global _WORK
     page_jobs = list(renderer.jobs())
     # Pages made from unchanged inputs are linked here first: cheap, and an
@@ -261,21 +272,37 @@ def render_pages(renderer: Renderer, tree: OutputTree, jobs: int, progress: Prog
     indices = [n for n, job in enumerate(page_jobs) if not tree.reuse(job.path, job.fingerprint)]
     parallel = jobs > 1 and len(indices) > PARALLEL_THRESHOLD
     chunks = _chunks(indices, jobs * 8 if parallel else max(1, len(indices) // 200))
-    own = tree.manifest, tree.written, tree.unchanged
     done = len(page_jobs) - len(indices)
     collected = []
+
+    def collect(chunk: Sequence[int], result: tuple[dict[str, Written], int, int]) -> None:
+        nonlocal done
+        collected.append(result)
+        done += len(chunk)
+        if progress:
+            progress("pages", done, len(page_jobs))
+
     _WORK = (renderer, tree, page_jobs)
     try:
-        with _pool(jobs) if parallel else contextlib.nullcontext() as pool:
-            results = pool.imap(_render_jobs, chunks) if pool is not None else map(_render_jobs, chunks)
-            for chunk, result in zip(chunks, results):
-                collected.append(result)
-                done += len(chunk)
-                if progress:
-                    progress("pages", done, len(page_jobs))
+        if parallel:
+            with _pool(jobs) as pool:
+                results = pool.imap(_render_jobs, chunks)
+                if meanwhile is not None:
+                    meanwhile()
+                for chunk, result in zip(chunks, results):
+                    collect(chunk, result)
+        else:
+            # _render_jobs runs here and uses the tree's own counters.
+            own = tree.manifest, tree.written, tree.unchanged
+            try:
+                for chunk in chunks:
+                    collect(chunk, _render_jobs(chunk))
+            finally:
+                tree.manifest, tree.written, tree.unchanged = own
+            if meanwhile is not None:
+                meanwhile()
     finally:
         _WORK = None
-        tree.manifest, tree.written, tree.unchanged = own
     for manifest, written, unchanged in collected:
         tree.adopt(manifest, written, unchanged)
 
@@ -351,16 +378,15 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         except OSError as exc:
             raise ContentError([Problem(str(options.output), None, f"cannot write beside the output folder: {exc.strerror}")]) from None
         renderer = Renderer(site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving)
-        try:
-            render_pages(renderer, tree, jobs, progress)
-            watch.lap("pages")
+        moved = published_urls.moved_list(urls_plan, site)
+        stage_files = cache.extra.setdefault("stage_files", {})
+
+        def other_files() -> None:
             for name, path in static_files(source):
                 tree.put(name, path.read_bytes())
             for name, data in published_urls.redirect_pages(urls_plan, site, renderer.redirect):
                 tree.put(name, data)
             watch.lap("static+redirects")
-            moved = published_urls.moved_list(urls_plan, site)
-            stage_files = cache.extra.setdefault("stage_files", {})
             for stage, stage_fp, make in extra_stages(site, bodies, renderer, cache, moved):
                 before = stage_files.get(stage)
                 reused = bool(stage_fp) and before is not None and before[0] == stage_fp
@@ -371,6 +397,10 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
                         paths.append(name)
                     stage_files[stage] = (stage_fp, paths)
                 watch.lap(stage)
+
+        try:
+            render_pages(renderer, tree, jobs, progress, other_files)
+            watch.lap("pages (not overlapped)")
         except jinja2.TemplateError as exc:
             raise ContentError(loaded.problems + [_template_problem(exc)]) from None
         tree.publish()
