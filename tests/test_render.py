@@ -1,0 +1,92 @@
+"""Markdown bodies: the plain-copy path gives Python-Markdown's bytes, or steps aside."""
+
+from __future__ import annotations
+
+import markdown
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from banmian.render import MarkdownRenderer, plain_copy
+
+REFERENCE = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+
+
+def reference(source: str) -> str:
+    REFERENCE.reset()
+    return REFERENCE.convert(source)
+
+
+# Han, full-width punctuation, ASCII letters and digits, and every character
+# Markdown gives a meaning to, with line breaks and the spaces that matter.
+ALPHABET = st.sampled_from(
+    list("本报讯记者发展头长江重庆，。、：；！？“”（）《》【】")
+    + list("abcXYZ0123456789")
+    + list("*#-+=.:>!()[]<>&_`\\|{}~^\"' \t\u3000\u00a0")
+    + ["\n", "\n", "\n\n", "**", "## ", "1. ", "* "]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(ALPHABET, max_size=60).map("".join))
+def test_plain_copy_is_python_markdown_or_none(source: str) -> None:
+    html = plain_copy(source)
+    if html is not None:
+        assert html == reference(source)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet="本报讯记者发展头长江重庆，。", min_size=1, max_size=12),
+            st.text(alphabet="本报讯记者发展", min_size=1, max_size=6).map(lambda t: f"**{t}**"),
+        ),
+        min_size=1,
+        max_size=6,
+    ).map("".join),
+    st.lists(st.sampled_from(["\n", "\n\n", "\n\n## 小标题\n\n"]), min_size=1, max_size=4),
+)
+def test_news_copy_takes_the_plain_path(text: str, breaks: list[str]) -> None:
+    source = text + "".join(b + text for b in breaks)
+    html = plain_copy(source)
+    assert html is not None and html == reference(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "- 一\n- 二",
+        "1. 一\n2. 二",
+        "> 引用",
+        "    代码",
+        "| 表 | 格 |\n|---|---|\n| a | b |",
+        "[链接](/x/)",
+        "甲\n---",
+        "甲\n===",
+        "***",
+        "*斜体*",
+        "## 标题\n紧接正文",
+        "正文\n## 标题",
+        "a & b",
+        "<b>粗</b>",
+        "　　首行缩进",
+        "行末两空格  \n下一行",
+        "术语\n: 定义",
+        "脚注[^1]\n\n[^1]: 注",
+        "**本 **",  # found by hypothesis: no bold around a trailing space
+        "## #",  # found by hypothesis: a heading of only a closing hash
+    ],
+)
+def test_anything_else_goes_to_python_markdown(source: str) -> None:
+    assert plain_copy(source) is None
+    assert MarkdownRenderer()(source).html == reference(source)
+
+
+def test_the_benchmark_corpus_is_plain_copy_and_identical() -> None:
+    corpus = pytest.importorskip("bench.corpus")
+    for index in range(300):
+        body = corpus.make_article(1, index).body
+        html = plain_copy(body)
+        assert html is not None, body[:80]
+        assert html == reference(body)
