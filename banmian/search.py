@@ -44,10 +44,9 @@ import zlib
 from array import array
 from collections import defaultdict, deque
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from functools import lru_cache, partial
 from itertools import accumulate, chain, repeat
-from operator import and_, sub
+from operator import and_, itemgetter, setitem, sub
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, Sequence
 
 from .convert import Converter
@@ -99,17 +98,20 @@ _GAP = (
 
 def encode_postings(ids: Sequence[int]) -> str:
     """Sorted, distinct doc ids → the shortest of the two encodings."""
-    if not ids:
+    count = len(ids)
+    if not count:
         return ""
     top = ids[-1] + 1
+    if count == 1 and top < len(_GAP):  # most terms are in one document: one table lookup
+        return _GAP[top]
     bitmap_len = 1 + -(-((top + 7) // 8) * 4 // 3)
-    if len(ids) >= bitmap_len:
+    if count >= bitmap_len:
         return _bitmap(ids, top)
-    gaps = list(map(sub, ids, chain((-1,), ids)))
-    if max(gaps) < len(_GAP):
-        text = "".join(map(_GAP.__getitem__, gaps))
+    if top < len(_GAP):  # no gap is larger than the last id + 1
+        text = "".join(map(_GAP.__getitem__, map(sub, ids, chain((-1,), ids))))
     else:
-        text = "".join(_varint(g - 1) for g in gaps)
+        gaps = list(map(sub, ids, chain((-1,), ids)))
+        text = "".join(map(_GAP.__getitem__, gaps)) if max(gaps) < len(_GAP) else "".join(_varint(g - 1) for g in gaps)
     if len(text) > bitmap_len:
         return _bitmap(ids, top)
     return text
@@ -120,7 +122,9 @@ _BITS = bytes.maketrans(b"\x00\x01", b"01")
 
 def _bitmap(ids: Sequence[int], top: int) -> str:
     flags = bytearray(top)
-    deque(map(flags.__setitem__, ids, repeat(1)), 0)
+    # operator.setitem, not flags.__setitem__: a builtin function is called
+    # faster than a slot wrapper, and this runs once per posting of common terms.
+    deque(map(setitem, repeat(flags), ids, repeat(1)), 0)
     number = int(flags[::-1].translate(_BITS), 2)  # bit i ↔ doc i
     raw = number.to_bytes((top + 7) // 8, "little")
     return "=" + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
@@ -274,12 +278,22 @@ def fold_map(configs: Iterable[str], pairs: Iterable[tuple[str, str]] = (), base
 
 @lru_cache(maxsize=1)
 def _opencc_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """What the OpenCC tables derive from: the installed package's file, by path, size and mtime.
+
+    Not importlib.metadata: it imports a dozen modules and reads every
+    distribution's metadata, ~20 ms on every build — a third of an update.
+    Installing another version rewrites the file, so this changes too.
+    """
+    from importlib.util import find_spec
 
     try:
-        return version("opencc")
-    except PackageNotFoundError:
+        spec = find_spec("opencc")
+        if spec is None or spec.origin is None:
+            return "none"
+        stat = os.stat(spec.origin)
+    except (ImportError, OSError, ValueError):
         return "unknown"
+    return f"{spec.origin}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def normalise(text: str, folding: Mapping[str, str]) -> str:
@@ -308,7 +322,7 @@ def han_terms(text: str, singles: bool = True) -> set[int]:
     integer c. The last character of each run of Han characters is paired
     with a separator (0), which is exactly the single character (c, 0) = c.
     """
-    runs = _HAN_RUN.findall(text)
+    runs = set(_HAN_RUN.findall(text))  # a repeated phrase adds nothing
     if not runs:
         return set()
     # Runs joined by the separator: findall + join is cheaper than replacing
@@ -317,12 +331,14 @@ def han_terms(text: str, singles: bool = True) -> set[int]:
     size = len(raw)
     grams = set(raw[: size // 8 * 8].cast("Q"))  # bigrams starting at even positions
     grams.update(raw[4 : 4 + (size - 4) // 8 * 8].cast("Q"))  # and at odd ones
+    # (separator, first character of a run) is no term: dropped here, not posted.
+    grams.difference_update([ord(run[0]) << 32 for run in runs])
     if singles:
         grams.update(set(map(and_, grams, repeat(_LOW32))))
     return grams
 
 
-def add_singles(index: dict[object, list[int]]) -> None:
+def add_singles(index: dict[object, array]) -> None:
     """Give every character the postings of the bigrams it starts.
 
     Bodies are inverted without their single characters (singles=False): a
@@ -330,13 +346,13 @@ def add_singles(index: dict[object, list[int]]) -> None:
     run, which han_terms keeps as (c, 0) = c. Uniting postings once per
     character here is much cheaper than a posting per character per article.
     """
-    starts: defaultdict[int, list[list[int]]] = defaultdict(list)
+    starts: defaultdict[int, list[array]] = defaultdict(list)
     for key, ids in index.items():
-        if isinstance(key, int) and key > _LOW32 and key & _LOW32:
+        if type(key) is int and key > _LOW32 and key & _LOW32:
             starts[key & _LOW32].append(ids)
     for char, lists in starts.items():
         own = index.get(char)
-        index[char] = sorted(set(own or ()).union(*lists))
+        index[char] = array("I", sorted(set(own or ()).union(*lists)))
 
 
 def term_text(code: int) -> str | None:
@@ -412,14 +428,17 @@ def shard_of(term: str, shards: int) -> int:
 
 
 # -- the documents ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Doc:
-    """One published article as search sees it."""
+class Doc(NamedTuple):
+    """One published article as search sees it (a tuple: thousands are made every build)."""
 
     id: int
     article: Article
     page_name: str
-    content: Body
+    bodies: Mapping[str, Body]  # every article's: a body is read (and its text made) only when indexed
+
+    @property
+    def body(self) -> Body:
+        return self.bodies[self.article.key]
 
 
 class Texts(NamedTuple):
@@ -448,7 +467,7 @@ class Texts(NamedTuple):
 def doc_texts(doc: Doc) -> Texts:
     src = doc.article.src
     # The body's text is derived from its HTML here, on first use: an unchanged article never needs it.
-    return Texts(src.kicker, src.title, src.subtitle, " ".join(src.reporters), src.column, doc.page_name, doc.article.page_code, doc.content.text)
+    return Texts(src.kicker, src.title, src.subtitle, " ".join(src.reporters), src.column, doc.page_name, doc.article.page_code, doc.body.text)
 
 
 def _record_texts(record: Mapping[str, object], source: str) -> Texts:
@@ -469,9 +488,11 @@ def documents(site: Site, bodies: Mapping[str, Body]) -> list[Doc]:
         names: dict[str, str] = {}
         for page in issue.pages:
             names.setdefault(page.code, page.name)
-        for article in reversed(issue.articles):
-            if not article.src.draft:
-                docs.append(Doc(len(docs), article, names[article.page_code], bodies[article.key]))
+        # Pages and their articles backwards: reversed(issue.articles), without making that tuple.
+        for page in reversed(issue.pages):
+            for article in reversed(page.articles):
+                if not article.src.draft:
+                    docs.append(Doc(len(docs), article, names[article.page_code], bodies))
     return docs
 
 
@@ -483,11 +504,16 @@ _FIELD, _LINE = "\x00", "\x01"
 _TERMS_FIELDS = slice(1, 4)  # digest, page code, page name: all that terms depend on
 
 
-def _input_line(doc: Doc, editions: Sequence[str]) -> str:
-    article = doc.article
-    return _FIELD.join(
-        (article.key, article.src.digest, article.page_code, doc.page_name, article.date.isoformat(), *[article.urls[e] for e in editions])
-    )
+def _input_lines(docs: Sequence[Doc], editions: Sequence[str]) -> list[str]:
+    """Each document's input line: one f-string each, as this runs on every build."""
+    dates: dict[dt.date, str] = {}
+    lines = []
+    for doc in docs:
+        article = doc.article
+        date = dates.get(article.date) or dates.setdefault(article.date, article.date.isoformat())
+        urls = _FIELD.join([article.urls[e] for e in editions])
+        lines.append(f"{article.key}\x00{article.src.digest}\x00{article.page_code}\x00{doc.page_name}\x00{date}\x00{urls}")
+    return lines
 
 
 def _line_key(line: str) -> str:
@@ -542,41 +568,52 @@ class _Part(NamedTuple):
 
 
 def _index_range(docs: Sequence[Doc], context: _Context) -> _Part:
-    every: defaultdict[object, list[int]] = defaultdict(list)
-    head: defaultdict[object, list[int]] = defaultdict(list)
-    spelled: defaultdict[object, list[int]] = defaultdict(list)
+    # Doc ids go straight into arrays: half the memory of lists, which matters
+    # when each posting appends to one of thousands of them.
+    every: defaultdict[object, array] = defaultdict(_ids)
+    head: defaultdict[object, array] = defaultdict(_ids)
+    spelled: defaultdict[object, array] = defaultdict(_ids)
     texts = [doc_texts(d) for d in docs]
-    for doc, text in zip(docs, texts):
-        _post(every, head, spelled, article_terms(text, context.pinyin, context.windows), doc.id)
+    for start in range(0, len(docs), BATCH):
+        # Tokenised, then posted, a batch at a time: the posting arrays stay in
+        # the processor's cache instead of being pushed out after every article.
+        made = [article_terms(t, context.pinyin, context.windows) for t in texts[start : start + BATCH]]
+        for doc, terms in zip(docs[start : start + BATCH], made):
+            _post(every, head, spelled, terms, doc.id)
     counts = {key: len(ids) for key, ids in every.items() if type(key) is int}
-    add_singles(every)  # type: ignore[arg-type]
+    add_singles(every)
     every.update(spelled)
     head.update(spelled)
-    return _Part(
-        {key: array("I", ids) for key, ids in every.items()},
-        {key: array("I", ids) for key, ids in head.items()},
-        counts,
-        _doc_files(docs, texts, context.editions, {}),
-    )
+    return _Part(dict(every), dict(head), counts, _doc_files(docs, texts, context.editions, {}))
 
 
-def _post(
-    every: defaultdict[object, list[int]], head: defaultdict[object, list[int]], spelled: defaultdict[object, list[int]], terms: Terms, doc_id: int
-) -> None:
-    # C-level loops: append doc_id to every term's list without a Python loop.
+BATCH = 32
+
+
+def _ids() -> array:
+    return array("I")
+
+
+def _post(every: defaultdict[object, array], head: defaultdict[object, array], spelled: defaultdict[object, array], terms: Terms, doc_id: int) -> None:
+    # C-level loops: append doc_id to every term's array without a Python loop;
+    # itemgetter fetches all the arrays in one call (a defaultdict makes the missing).
     # Title pinyin is posted once: its "all" and "head" postings are the same.
     for target, keys in ((every, terms.codes), (every, terms.words), (head, terms.head_codes), (head, terms.head_words), (spelled, terms.spelled)):
-        deque(map(list.append, map(target.__getitem__, keys), repeat(doc_id)), 0)
+        if len(keys) > 1:
+            deque(map(array.append, itemgetter(*keys)(target), repeat(doc_id)), 0)
+        elif keys:
+            target[next(iter(keys))].append(doc_id)
 
 
 # Below this many documents a share, one process does everything: forking costs more.
 PARALLEL_DOCS = 400
 
-def _shares(count: int) -> int:
-    """Into how many processes work on `count` documents is split."""
+
+def _shares(count: int, jobs: int | None) -> int:
+    """Into how many processes work on `count` documents is split (jobs: at most; None: a core each)."""
     if not hasattr(os, "fork"):
         return 1
-    return max(1, min(_cores(), count // PARALLEL_DOCS))
+    return max(1, min(jobs or _cores(), count // PARALLEL_DOCS))
 
 
 def _run_forked(tasks: Sequence[Callable[[], object]], fork: bool = True) -> list[object]:
@@ -627,9 +664,17 @@ def _child(task: Callable[[], object], write: int) -> NoReturn:  # pragma: no co
         os._exit(status)
 
 
-def _split(count: int, shares: int) -> list[range]:
-    step = -(-count // shares) if count else 1
-    return [range(start, min(count, start + step)) for start in range(0, count, step)]
+def _split(count: int, shares: int, head_start: int = 0) -> list[range]:
+    """count documents in shares of about equal work, the first `head_start` documents' worth lighter."""
+    first = max(0, (count + head_start) // shares - head_start) if shares > 1 else count
+    rest = count - first
+    step = -(-rest // (shares - 1)) if shares > 1 and rest else max(1, rest)
+    return [range(0, first), *(range(start, min(count, start + step)) for start in range(first, count, step))]
+
+
+# Deriving the character tables (six OpenCC configs) costs about as much as
+# indexing this many documents: the share that does it gets fewer.
+TABLES_DOCS = 400
 
 
 def _cores() -> int:
@@ -775,8 +820,12 @@ def _bigrams(codes: Iterable[int]) -> list[str]:
 
 
 # -- files -------------------------------------------------------------------------
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _json(data: object) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    # One encoder for every file: json.dumps with options builds a new one per call.
+    return _ENCODER.encode(data).encode("utf-8")
 
 
 def _shard_count(total_bytes: int, previous: int | None) -> int:
@@ -929,9 +978,14 @@ class _Index:
 
 
 def search_files(
-    site: Site, bodies: Mapping[str, Body], converters: Mapping[str, Converter], state: dict
+    site: Site, bodies: Mapping[str, Body], converters: Mapping[str, Converter], state: dict, jobs: int | None = None
 ) -> Iterator[tuple[str, bytes]]:
-    """Every file of the search index, paths relative to the output root."""
+    """Every file of the search index, paths relative to the output root.
+
+    jobs: how many processes indexing from nothing may use (None: one per
+    core). A caller whose own workers keep the cores busy meanwhile passes 1:
+    forked shares then only add their overhead (pickling, copy-on-write).
+    """
     paper = site.paper
     docs = documents(site, bodies)
     setup = (
@@ -943,7 +997,7 @@ def search_files(
     if not isinstance(index, _Index) or index.setup != setup:
         index = state["index"] = _Index(setup)
     editions = [e.code for e in paper.editions]
-    lines = [_input_line(d, editions) for d in docs]
+    lines = _input_lines(docs, editions)
     joined = _LINE.join(lines)
     # A separator inside a field would make two different archives look alike: never trusted then.
     plain = joined.count(_FIELD) == len(lines) * (4 + len(editions)) and joined.count(_LINE) == max(0, len(lines) - 1)
@@ -953,7 +1007,7 @@ def search_files(
         was_valid, index.valid = index.valid and plain, False
         with _collector_paused():
             if not (was_valid and _update(index, docs, lines, converters, site, state)):
-                _rebuild(index, docs, converters, site, state)
+                _rebuild(index, docs, converters, site, state, jobs)
         index.joined = joined if plain else ""
         index.valid = plain
         _keep_tables(state)
@@ -1013,16 +1067,19 @@ def _context(titles: Iterable[str], converters: Mapping[str, Converter], site: S
     return _Context(cache, tuple((e.code, converters[e.code]) for e in site.paper.editions), {})
 
 
-def _rebuild(index: _Index, docs: Sequence[Doc], converters: Mapping[str, Converter], site: Site, state: dict) -> None:
+def _rebuild(index: _Index, docs: Sequence[Doc], converters: Mapping[str, Converter], site: Site, state: dict, jobs: int | None = None) -> None:
     """The whole index from the documents."""
     context = _context((d.article.src.title for d in docs), converters, site, state)
     _compat()  # compiled once, before forking
-    shares = _shares(len(docs))
-    # Each share of the documents is indexed in a child; this process derives
-    # the character tables meanwhile (they are kept in the cache afterwards).
-    ranges = [partial(_index_range, docs[r.start : r.stop], context) for r in _split(len(docs), shares)]
-    tables = partial(_fold_base, site, state)
-    every, head, counts, files = _merge(_run_forked([tables, *ranges], fork=shares > 1)[1:])  # type: ignore[arg-type]
+    shares = _shares(len(docs), jobs)
+    # A share of the documents is indexed in each child; this process derives
+    # the character tables (kept in the cache afterwards) and indexes the first
+    # share, smaller by as much. Its part needs no pickling.
+    head_start = 0 if _fold_base_known(site, state) else TABLES_DOCS
+    ranges = _split(len(docs), shares, head_start)
+    tasks = [partial(_index_range, docs[r.start : r.stop], context) for r in ranges]
+    tasks[0] = partial(_after, partial(_fold_base, site, state), tasks[0])
+    every, head, counts, files = _merge(_run_forked(tasks, fork=shares > 1))  # type: ignore[arg-type]
     aux = _Aux()
     aux.counts = counts
     aux.chars = _char_counts(counts)
@@ -1044,6 +1101,11 @@ def _rebuild(index: _Index, docs: Sequence[Doc], converters: Mapping[str, Conver
     fixes = _fixes_by_doc(aux.fixes, raw_all)
     index.docs = [_with_fixes(data, fixes.get(doc_id)) for doc_id, data in enumerate(files)]
     index.aux = aux
+
+
+def _after(first: Callable[[], object], then: Callable[[], object]) -> object:
+    first()
+    return then()
 
 
 def _encode_terms(terms: Sequence[str], every: Mapping[str, array], head: Mapping[str, array]) -> tuple[dict[str, object], int]:
@@ -1074,9 +1136,13 @@ def _char_counts(counts: Iterable[int]) -> dict[str, int]:
     return dict(chars)
 
 
-def _context_update(aux: _Aux, site: Site, converters: Mapping[str, Converter], added: Sequence[str], removed: Sequence[str]) -> bool:
-    """Account for bigrams that appeared in or vanished from the archive; True when the set of fold pairs changed."""
-    changed = False
+def _context_update(
+    aux: _Aux, site: Site, converters: Mapping[str, Converter], added: Sequence[str], removed: Sequence[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Account for bigrams that appeared in or vanished from the archive; the
+    character pairs that appeared in and vanished from the fold pairs."""
+    appeared: list[tuple[str, str]] = []
+    vanished: list[tuple[str, str]] = []
     for edition in site.paper.editions:
         converter = converters[edition.code]
         fix = aux.fixes.setdefault(edition.code, {})
@@ -1097,12 +1163,29 @@ def _context_update(aux: _Aux, site: Site, converters: Mapping[str, Converter], 
                 for pair in _changed_pairs(source, target):
                     count = aux.pairs.get(pair, 0) + sign
                     if count:
-                        changed |= count == 1 and sign > 0
                         aux.pairs[pair] = count
+                        if count == 1 and sign > 0:
+                            appeared.append(pair)
                     else:
-                        changed = True
                         del aux.pairs[pair]
-    return changed
+                        vanished.append(pair)
+    return appeared, vanished
+
+
+def _fold_may_change(aux: _Aux, appeared: Iterable[tuple[str, str]], vanished: Iterable[tuple[str, str]], site: Site, state: dict) -> bool:
+    """Whether new or lost fold pairs can change the fold map, without making it (~0.1 s).
+
+    A pair of characters already in one class changes nothing; a lost pair
+    can split a class only when the configs alone do not join its characters.
+    """
+    folding = aux.folding
+    if any(folding.get(a, a) != folding.get(b, b) for a, b in appeared):
+        return True
+    vanished = list(vanished)
+    if not vanished:
+        return False
+    base = _fold_base(site, state)
+    return any(base.get(a, a) != base.get(b, b) for a, b in vanished)
 
 
 def _folding(aux: _Aux, site: Site, state: dict) -> dict[str, str]:
@@ -1114,14 +1197,17 @@ def _fold_configs(site: Site) -> tuple[str, ...]:
     return tuple(sorted({e.opencc for e in site.paper.editions if e.opencc}))
 
 
+def _fold_base_known(site: Site, state: dict) -> bool:
+    saved = state.get("fold_base")
+    return saved is not None and saved[0] == (_fold_configs(site), _opencc_version())
+
+
 def _fold_base(site: Site, state: dict) -> dict[str, str]:
     """fold_map of the configs alone: it depends only on OpenCC, so it is made once and kept in the cache."""
-    configs = _fold_configs(site)
-    key = (configs, _opencc_version())
-    saved = state.get("fold_base")
-    if saved is None or saved[0] != key:
-        saved = state["fold_base"] = (key, _pair_string(fold_map(configs)))
-    return _pair_dict(saved[1])
+    if not _fold_base_known(site, state):
+        configs = _fold_configs(site)
+        state["fold_base"] = ((configs, _opencc_version()), _pair_string(fold_map(configs)))
+    return _pair_dict(state["fold_base"][1])
 
 
 def _char_files(aux: _Aux, site: Site, converters: Mapping[str, Converter]) -> dict[str, bytes]:
@@ -1175,14 +1261,15 @@ def _update(index: _Index, docs: Sequence[Doc], lines: Sequence[str], converters
 
     aux = index.aux
     added, removed = _recount(aux, before.values(), after.values())
-    if (added or removed) and _context_update(aux, site, converters, _bigrams(added), _bigrams(removed)):
-        if _folding(aux, site, state) != aux.folding:
+    if added or removed:
+        appeared, vanished = _context_update(aux, site, converters, _bigrams(added), _bigrams(removed))
+        if _fold_may_change(aux, appeared, vanished, site, state) and _folding(aux, site, state) != aux.folding:
             return False  # every folded term may have moved
     if _recount_chars(aux, added, removed):
         index.char_files = _char_files(aux, site, converters)
     if not _edit_shards(index, _edits(before, after, aux.folding)):
         _reshard(index)
-    _refresh_docs(index, docs, lines, old_lines, after, new_texts, context, aux)
+    _refresh_docs(index, docs, lines, old_lines, shift, after, new_texts, context, aux)
     return True
 
 
@@ -1361,6 +1448,7 @@ def _refresh_docs(
     docs: Sequence[Doc],
     lines: Sequence[str],
     old_lines: Sequence[str],
+    shift: int,
     after: Mapping[int, Terms],
     new_texts: Mapping[int, Texts],
     context: _Context,
@@ -1369,14 +1457,18 @@ def _refresh_docs(
     """Keep the doc file of every document whose input line is unchanged (at
     whatever id); make the others, their display texts converted as their
     previous version had them where the text is the same."""
-    old_files = dict(zip(old_lines, index.docs))
-    made = [old_files.get(line) for line in lines]
-    stale = [i for i, data in enumerate(made) if data is None]
+    old_docs = index.docs
+    # Before `shift` a document keeps its id; from there on it may be at any old id.
+    moved = {old_lines[j]: j for j in range(shift, len(old_lines))}
+    old_at: list[int | None] = [i if i < shift and old_lines[i] == line else moved.get(line) for i, line in enumerate(lines)]
+    made: list[bytes] = [old_docs[j] if j is not None else b"" for j in old_at]
+    stale = [i for i, j in enumerate(old_at) if j is None]
     if not stale:
-        index.docs = made  # type: ignore[assignment]
+        index.docs = made
         return
-    old_ids = {_line_key(line): j for j, line in enumerate(old_lines)}
-    previous = {i: json.loads(index.docs[old_ids[_line_key(lines[i])]]) for i in stale if _line_key(lines[i]) in old_ids}
+    old_ids = {_line_key(old_lines[j]): j for j in range(shift, len(old_lines))}
+    before = [i if i < shift else old_ids.get(_line_key(lines[i])) for i in stale]
+    previous = {i: json.loads(old_docs[j]) for i, j in zip(stale, before) if j is not None}
     source = next(code for code, converter in context.editions if converter.identity)
     known: defaultdict[str, dict[str, str]] = defaultdict(dict)
     for record in previous.values():
@@ -1389,4 +1481,4 @@ def _refresh_docs(
         # Terms unchanged (no entry in after): the previous file's fixes still hold.
         fixes = _doc_fixes(after[i].codes, aux.fixes) if i in after else previous[i].get("x")
         made[i] = _with_fixes(data, fixes)
-    index.docs = made  # type: ignore[assignment]
+    index.docs = made
