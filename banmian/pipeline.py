@@ -259,6 +259,7 @@ def render_pages(
     jobs: int,
     progress: Progress | None,
     meanwhile: Callable[[], None] | None = None,
+    pages_done: Callable[[], None] | None = None,
 ) -> None:
     """Render every page not reusable; meanwhile() runs here while workers render.
 
@@ -291,6 +292,8 @@ def render_pages(
                     meanwhile()
                 for chunk, result in zip(chunks, results):
                     collect(chunk, result)
+                if pages_done is not None:
+                    pages_done()
         else:
             # _render_jobs runs here and uses the tree's own counters.
             own = tree.manifest, tree.written, tree.unchanged
@@ -299,6 +302,8 @@ def render_pages(
                     collect(chunk, _render_jobs(chunk))
             finally:
                 tree.manifest, tree.written, tree.unchanged = own
+            if pages_done is not None:
+                pages_done()
             if meanwhile is not None:
                 meanwhile()
     finally:
@@ -399,8 +404,9 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
                 watch.lap(stage)
 
         try:
-            render_pages(renderer, tree, jobs, progress, other_files)
-            watch.lap("pages (not overlapped)")
+            # With workers, the other stages' laps come first, and "pages" is
+            # the time left waiting for the workers once they are done.
+            render_pages(renderer, tree, jobs, progress, other_files, lambda: watch.lap("pages"))
         except jinja2.TemplateError as exc:
             raise ContentError(loaded.problems + [_template_problem(exc)]) from None
         tree.publish()
