@@ -129,6 +129,8 @@ def _classify(tag: str) -> tuple[bool, str, str]:
 
 Skip = tuple  # (name of the skipped element or None, nesting depth)
 NO_SKIP: Skip = (None, 0)
+# One element holding only text, on one line: <p>…</p>, <h1>…</h1>, <title>…</title>.
+SIMPLE_LINE = re.compile(r"(<([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?>)([^<>]*)(</\2>)\Z")
 # Pages have at least this many lines: below it, line-wise is not worth it.
 LINES_AT_LEAST = 8
 LINE_MEMO_SIZE = 20_000
@@ -254,6 +256,8 @@ class _HtmlRun:
 
     def scan(self, strict: bool) -> bool:
         """Split into tags and runs of text; False (strict) if a tag seems cut in two."""
+        if self.start is NO_SKIP and self._simple():
+            return True
         # re.split does the scanning in C: even items are text, odd items tags.
         parts = SPLIT.split(self.source)
         self.out = parts
@@ -293,6 +297,19 @@ class _HtmlRun:
         self.flush()
         # NO_SKIP itself, not an equal tuple: line reading tests it by identity.
         self.end = (skip_name, skip_depth) if skip_name is not None else NO_SKIP
+        return True
+
+    def _simple(self) -> bool:
+        """<p>text</p> and the like, most lines of a page: split without scanning."""
+        match = SIMPLE_LINE.match(self.source)
+        if match is None:
+            return False
+        opening, name, text, closing = match.groups()
+        if name.lower() in SKIP_ELEMENTS or not opening.isascii() or "lang" in opening or "translate" in opening:
+            return False
+        self.out = [opening, text, closing]
+        if not text.isascii():
+            self.runs.append([1])
         return True
 
     def _skips(self, attrs: str) -> bool:
