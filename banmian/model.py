@@ -124,8 +124,8 @@ class ArticleSource:
     def __reduce__(self) -> tuple[Any, ...]:
         # The cache holds thousands of these: pickled as flat tuples they
         # load about three times faster than field by field.
-        values = tuple(self.__dict__[name] for name in _SOURCE_FIELDS)
-        return (_restore_source, (values, dict(self.lines)))
+        values = tuple(self.__dict__[name] for name in SOURCE_FIELDS)
+        return (restore_source, (values, dict(self.lines)))
 
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -133,14 +133,14 @@ _BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|div|tr|table|pre)>", re.I)
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 
 
-_SOURCE_FIELDS = tuple(name for name in ArticleSource.__dataclass_fields__ if name != "lines")
+SOURCE_FIELDS = tuple(name for name in ArticleSource.__dataclass_fields__ if name != "lines")
 
 
-def _restore_source(values: tuple[Any, ...], lines: dict[str, int]) -> ArticleSource:
+def restore_source(values: tuple[Any, ...], lines: dict[str, int]) -> ArticleSource:
     source = object.__new__(ArticleSource)
     # A frozen dataclass refuses setattr; filling its __dict__ is what
     # unpickling does anyway.
-    source.__dict__.update(zip(_SOURCE_FIELDS, values))
+    source.__dict__.update(zip(SOURCE_FIELDS, values))
     source.__dict__["lines"] = FrozenMap(lines)
     return source
 
