@@ -242,6 +242,15 @@ class Renderer:
         latest = self.site.latest
         # The search page offers the archive's pages and date range as filters.
         search_fp = fingerprint(site_fp, self._search_filters(), self.issues[0].key, latest.key)
+        # Each document's fingerprint is the same in every edition: made once.
+        documents = []
+        for issue in self.issues:
+            issue_fp = fingerprint(self.build_fp, self._issue_fps[issue.key])
+            documents.append(("issue", issue.key, issue_fp))
+            for page in issue.pages:
+                documents.append(("page", page.key, fingerprint(issue_fp, self._page_bodies([page]))))
+                for article in page.articles:
+                    documents.append(("article", article.key, fingerprint(issue_fp, article.src.digest, article.src.file)))
         for edition in self.paper.editions:
             ed = edition.code
             base = edition.path
@@ -250,15 +259,8 @@ class Renderer:
             yield Job(f"{base}/archive/index.html", archive_fp, "archive", ed, "")
             yield Job(f"{base}/search/index.html", search_fp, "search", ed, "")
             yield Job(f"{base}/section/index.html", fingerprint(site_fp, dict(self.site.section_slugs)), "sections", ed, "")
-            for issue in self.issues:
-                issue_fp = fingerprint(self.build_fp, self._issue_fps[issue.key])
-                yield Job(f"{base}/{issue.key}/index.html", issue_fp, "issue", ed, issue.key)
-                for page in issue.pages:
-                    page_fp = fingerprint(issue_fp, self._page_bodies([page]))
-                    yield Job(f"{base}/{page.key}/index.html", page_fp, "page", ed, page.key)
-                    for article in page.articles:
-                        article_fp = fingerprint(issue_fp, article.src.digest, article.src.file)
-                        yield Job(f"{base}/{article.key}/index.html", article_fp, "article", ed, article.key)
+            for kind, key, fp in documents:
+                yield Job(f"{base}/{key}/index.html", fp, kind, ed, key)
         default = self.paper.default_edition
         yield Job("index.html", fingerprint(self.build_fp, "root", self._issue_fps[latest.key], self._page_bodies(latest.pages)), "root", default, latest.key)
         yield Job("404.html", fingerprint(site_fp, "404", latest.key), "404", default, "")
