@@ -404,3 +404,11 @@ def test_a_fold_pair_that_joins_classes_rebuilds_and_so_does_its_loss(tmp_path: 
         build(BuildOptions(source=source, output=cold, use_cache=False))
         assert _search_bytes(warm) == _search_bytes(cold)
         rebuilt.clear()
+
+
+def test_a_fork_that_fails_runs_its_task_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert search._run_forked([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]
