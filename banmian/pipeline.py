@@ -28,7 +28,7 @@ from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
 from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, Parsed, load_content, parse_many
 from .model import Article, Body, Newspaper, Site
-from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint
+from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
 from .resolve import resolve
 from .slugs import slugify, warm_up
 from .search import search_files
@@ -199,7 +199,14 @@ def render_bodies(articles: Iterable[Article], cache: BuildCache, jobs: int) -> 
     for article in articles:
         if article.src.digest not in cache.bodies:
             missing[article.src.digest] = article.src.body
-    work = list(missing.items())
+    # Plain copy takes microseconds here; only the rest is worth a pool.
+    work = []
+    for digest, text in missing.items():
+        html = plain_copy(text)
+        if html is None:
+            work.append((digest, text))
+        else:
+            cache.bodies[digest] = Body(html=html)
     if jobs > 1 and len(work) > PARALLEL_THRESHOLD:
         with _pool(jobs) as pool:
             for done in pool.imap_unordered(_render_bodies, _chunks(work, jobs * 4)):
