@@ -101,3 +101,11 @@ def test_a_batch_of_pages_equals_each_page_alone() -> None:
     assert Converter("s2tw", "zh-Hant").html_many(pages) == alone
     # A page that falls back to whole reading shares lines with the others.
     assert Converter("s2tw", "zh-Hant").html_many([cut, PAGE, cut]) == [alone[1], alone[0], alone[1]]
+
+
+def test_attribute_values_are_converted_with_the_batch() -> None:
+    page = '<p title="头发" data-x="发">发</p>\n' * 10 + '<img alt="\ue001发\ue001" src="x.png">\n'
+    converter = Converter("s2tw", "zh-Hant")
+    assert converter.html_many([page, page]) == [_whole_page(Converter("s2tw", "zh-Hant"), page)] * 2
+    assert 'title="頭髮" data-x="发">發</p>' in converter.html(page)
+    assert 'alt="\ue001發\ue001"' in converter.html(page)  # a mark-like character is kept as written
