@@ -478,7 +478,7 @@ def extra_stages(
     """Files other than pages, by stage: (name, fingerprint, how to make them).
 
     A stage whose fingerprint is unchanged keeps its published files without
-    being run; "" means the stage always runs (search is incremental inside).
+    being run (search, when run, is incremental inside).
     """
     # "Built at" is when the content last changed: the latest edition's date,
     # not the clock. The same content then gives the same bytes, so an
@@ -510,7 +510,14 @@ def extra_stages(
         site, bodies, renderer.converters, built_at, cache.extra.setdefault("feeds", {})
     )
     yield "sitemap", listing_fp, lambda: sitemap_files(site, built_at)
-    yield "search", "", lambda: search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
+    # The index reads every article's file (title, body, front matter), its
+    # URL and its page's name: unchanged, the stage is not even entered.
+    search_fp = fingerprint(
+        renderer.build_fp,
+        [(a.key, a.src.digest, a.src.file) for a in site.articles],
+        [(p.key, p.name) for i in site.issues for p in i.pages],
+    )
+    yield "search", search_fp, lambda: search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
 
 
 def _template_problem(exc: jinja2.TemplateError) -> Problem:
