@@ -102,6 +102,9 @@ def run() -> None:
     them one by one at exit costs a noticeable part of a small rebuild, and
     the process is over anyway (files are closed, output flushed first).
     """
+    from . import keep_bytecode
+
+    keep_bytecode()  # before the pipeline's modules are imported
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
