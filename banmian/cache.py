@@ -21,7 +21,7 @@ from typing import Any, Container, Iterator, MutableMapping
 from . import code_digest
 from .errors import Problem
 from .model import SOURCE_FIELDS, ArticleSource, Body, restore_source
-from .write import Written
+from .write import Written, pack_manifest, unpack_manifest
 
 CACHE_DIR = ".banmian-cache"
 STATE_FILE = "state.pickle"
@@ -175,10 +175,12 @@ class BuildCache:
         # second each way; as columns of plain tuples a few hundredths.
         state = self.__dict__.copy()
         state["sources"] = _pack_sources(self.sources)
+        state["manifests"] = {key: pack_manifest(m) for key, m in self.manifests.items()}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state["sources"] = _unpack_sources(state["sources"])
+        state["manifests"] = {key: unpack_manifest(m) for key, m in state["manifests"].items()}
         self.__dict__.update(state)
 
 

@@ -308,3 +308,16 @@ def test_spare_reuse_through_the_pipeline_matches_a_cold_build(tmp_path: Path, m
         cold = tmp_path / f"cold-{n}"
         build(BuildOptions(source=source, output=cold, jobs=1, use_cache=False))
         assert folder_tree(output) == folder_tree(cold)
+
+
+def test_manifests_pickle_as_columns_and_come_back_equal() -> None:
+    import pickle
+
+    from banmian.write import TreeState, Written, pack_manifest, unpack_manifest
+
+    manifest = {f"zh-hans/2025-01-0{n}/A01/x/index.html": Written(f"fp{n}", f"d{n}", n, 10**18 + n) for n in range(5)}
+    assert unpack_manifest(pack_manifest(manifest)) == manifest
+    odd = {"static/a\nb.css": Written("", "d", 1, 2)}  # a line break in a name: kept as a dict
+    assert unpack_manifest(pack_manifest(odd)) == odd
+    state = TreeState((1, 2, 3), "token", manifest)
+    assert pickle.loads(pickle.dumps(state)) == state
