@@ -203,7 +203,9 @@ class _Entries:
         body = self.bodies[article.key]
         link = self.absolute(article.urls[self.edition.code])
         page_name = self.page_names.get(f"{article.date.isoformat()}/{article.page_code}", "")
-        categories = tuple(dict.fromkeys(self.convert.text(c) for c in (page_name, src.column) if c))
+        # Short texts that recur (page names, reporters, titles in several
+        # feeds): remembered, instead of one OpenCC call each.
+        categories = tuple(dict.fromkeys(self.convert.remembered(c) for c in (page_name, src.column) if c))
         content = None
         if self.paper.feed_full_text:
             full = self._full_html(article, body)
@@ -218,12 +220,12 @@ class _Entries:
             url = image_url(src.image, self.paper.base_url, self.origin)
             enclosure = Enclosure(url=url, type=image_type(url))
         return Entry(
-            title=self.convert.text(src.title),
+            title=self.convert.remembered(src.title),
             link=link,
             published=edition_time(article.date, self.paper.timezone),
-            authors=tuple(self.convert.text(name) for name in src.reporters),
+            authors=tuple(self.convert.remembered(name) for name in src.reporters),
             categories=categories,
-            summary=self.convert.text(summary_of(article, body)),
+            summary=self.convert.remembered(summary_of(article, body)),
             content=content,
             enclosure=enclosure,
         )
@@ -312,6 +314,9 @@ class _Node:
     children: tuple["_Node", ...] = ()
 
     def write(self, out: list[str], depth: int) -> None:
+        if self.name == _RAW:  # serialized earlier, at this depth (see _Serialized)
+            out.append(self.text or "")
+            return
         pad = "  " * depth
         attrs = "".join(f' {k}="{_escape(v, True)}"' for k, v in self.attrs)
         if self.children:
@@ -323,6 +328,35 @@ class _Node:
             out.append(f"{pad}<{self.name}{attrs}/>\n")
         else:
             out.append(f"{pad}<{self.name}{attrs}>{_escape(self.text)}</{self.name}>\n")
+
+
+_RAW = ""  # the name of a node that is already XML text
+
+
+class _Serialized:
+    """Each entry's XML, made once per format: the main feed and the section
+    feeds share most entries, and an entry unchanged since the last build is
+    taken from its memo (keyed by a digest of everything it shows)."""
+
+    def __init__(self, memo: Mapping[tuple[str, ...], str], used: dict[tuple[str, ...], str]) -> None:
+        self.memo = memo
+        self.used = used
+        self.digests: dict[int, str] = {}
+        self.entries: list[Entry] = []
+
+    def __call__(self, form: str, entry: Entry, depth: int) -> _Node:
+        digest = self.digests.get(id(entry))
+        if digest is None:  # one entry serves the main feed and a section's
+            digest = self.digests[id(entry)] = hashlib.blake2b(repr(entry).encode("utf-8"), digest_size=16).hexdigest()
+            self.entries.append(entry)  # keeps id(entry) unique while remembered
+        key = ("xml", form, digest)
+        text = self.used.get(key) or self.memo.get(key)
+        if text is None:
+            out: list[str] = []
+            (_rss_item if form == "rss" else _atom_entry)(entry).write(out, depth)
+            text = "".join(out)
+        self.used[key] = text
+        return _Node(_RAW, (), text)
 
 
 def _escape(text: str, attribute: bool = False) -> str:
@@ -344,8 +378,8 @@ def _node(name: str, text: str) -> _Node:
     return _Node(name, (), text)
 
 
-def rss(channel: Channel) -> bytes:
-    items = [_rss_item(entry) for entry in channel.entries]
+def rss(channel: Channel, serialized: _Serialized | None = None) -> bytes:
+    items = [serialized("rss", entry, 2) if serialized else _rss_item(entry) for entry in channel.entries]
     newest = channel.entries[0].published if channel.entries else channel.built
     head = [
         _node("title", channel.title),
@@ -390,7 +424,7 @@ def _rss_item(entry: Entry) -> _Node:
     return _Node("item", (), None, tuple(children))
 
 
-def atom(channel: Channel, author: str) -> bytes:
+def atom(channel: Channel, author: str, serialized: _Serialized | None = None) -> bytes:
     """author: the feed's own author (the paper), which entries without a reporter inherit."""
     head = [
         _node("title", channel.title),
@@ -407,7 +441,7 @@ def atom(channel: Channel, author: str) -> bytes:
         "feed",
         (("xmlns", NS_ATOM), ("xml:lang", channel.language)),
         None,
-        tuple(head + [_atom_entry(entry) for entry in channel.entries]),
+        tuple(head + [serialized("atom", entry, 1) if serialized else _atom_entry(entry) for entry in channel.entries]),
     )
     return _document(root)
 
@@ -444,12 +478,13 @@ def feed_files(
     """(path relative to the output root, bytes) for every feed of every edition.
 
     memo, kept by the caller between builds, is read and then left holding
-    only the converted texts this build used.
+    only the converted texts and entries' XML this build used.
     """
     paper = site.paper
     used: dict[tuple[str, ...], str] = {}
     built = built_at.astimezone(zoneinfo.ZoneInfo(paper.timezone)).replace(microsecond=0)
     window = feed_window(site.issues, paper.feed_issues)
+    serialized = _Serialized(memo or {}, used)
     for edition in paper.editions:
         convert = converters[edition.code]
         entries = _Entries(site, bodies, edition, convert, memo, used)
@@ -466,8 +501,8 @@ def feed_files(
             built=built,
             entries=tuple(entries(a) for a in window_articles(window)),
         )
-        yield _output_path(paper.base_path, site.urls["feed"][ed]), rss(main)
-        yield _output_path(paper.base_path, site.urls["atom"][ed]), atom(main, title)
+        yield _output_path(paper.base_path, site.urls["feed"][ed]), rss(main, serialized)
+        yield _output_path(paper.base_path, site.urls["atom"][ed]), atom(main, title, serialized)
         for name, slug in site.section_slugs.items():
             folder = section_url(paper, edition, slug)
             section = Channel(
@@ -481,8 +516,8 @@ def feed_files(
                 built=built,
                 entries=tuple(entries(a) for a in section_articles(site, name)),
             )
-            yield _output_path(paper.base_path, folder + "feed.xml"), rss(section)
-            yield _output_path(paper.base_path, folder + "atom.xml"), atom(section, title)
+            yield _output_path(paper.base_path, folder + "feed.xml"), rss(section, serialized)
+            yield _output_path(paper.base_path, folder + "atom.xml"), atom(section, title, serialized)
     if memo is not None:
         memo.clear()
         memo.update(used)
