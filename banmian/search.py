@@ -267,6 +267,8 @@ def fold_map(configs: Iterable[str], pairs: Iterable[tuple[str, str]] = (), base
         for config in dict.fromkeys((*_FOLD_CONFIGS, *configs)):
             for a, b in _char_conversions(config).items():
                 classes.union(a, b)
+        for a, b in _phrase_pairs(tuple(configs)):
+            classes.union(a, b)
     else:
         for a, b in base.items():
             classes.union(a, b)
@@ -285,6 +287,31 @@ def fold_map(configs: Iterable[str], pairs: Iterable[tuple[str, str]] = (), base
         rep = min(group, key=lambda c: (c in simplify, c not in targets, not "\u4e00" <= c <= "\u9fff", c))
         folded.update({c: rep for c in group if c != rep})
     return folded
+
+
+@lru_cache(maxsize=4)
+def _phrase_pairs(configs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The character pairs the editions' configs make in context, over a
+    dictionary of common words (pypinyin's, ~47,000): 了解 → 瞭解 joins 了
+    and 瞭 although 了 alone stays 了.
+
+    In the fold map from the start, the pairs an archive's text brings
+    later are (nearly always) there already: an edit then never changes
+    the fold map, which would mean indexing the whole archive again.
+    """
+    from pypinyin.phrases_dict import phrases_dict
+
+    words = [w for w in phrases_dict if len(w) > 1 and all("\u4e00" <= c <= "\u9fff" for c in w)]
+    joined = "\n".join(words)
+    pairs: dict[tuple[str, str], None] = {}
+    for config in configs:
+        converted = Converter(config, "").text(joined).split("\n")
+        if len(converted) != len(words):
+            continue
+        for source, target in zip(words, converted):
+            if source != target and len(source) == len(target):
+                pairs.update(dict.fromkeys(_changed_pairs(source, target)))
+    return list(pairs)
 
 
 @lru_cache(maxsize=1)
