@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import os
 import time
@@ -243,6 +244,9 @@ class ArticleBodies(Mapping[str, Body]):
 
 def _pool(jobs: int):  # type: ignore[no-untyped-def]
     finish_preloads()  # no thread may be running when the workers fork
+    # Everything the workers inherit is moved out of the collector's reach:
+    # its passes would touch (and so copy) every inherited page in each worker.
+    gc.freeze()
     # fork: workers inherit the resolved site and renderer instead of
     # receiving them pickled; spawn (macOS, Windows) would pay that cost.
     import multiprocessing  # only a build with many pages to make needs it
