@@ -434,9 +434,38 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         watch.lap("publish")
     except BaseException:
         tree.abandon()
-        raise
-    finally:
         tree.unlock()
+        raise
+    try:
+        _remember(options, source, cache, loaded, urls_plan, tree, theme, known_sources, checked, output_key, tree_states)
+    finally:
+        tree.unlock()  # after the cache: a first build's spare is linked meanwhile
+    watch.lap("cache")
+    return BuildResult(
+        articles=len(site.articles),
+        written=tree.written,
+        unchanged=tree.unchanged,
+        seconds=time.perf_counter() - started,
+        warnings=tuple(p for p in loaded.problems if p.severity == "warning"),
+        output=options.output,
+        stages=tuple(watch.laps),
+    )
+
+
+def _remember(
+    options: BuildOptions,
+    source: Path,
+    cache: BuildCache,
+    loaded: Loaded,
+    urls_plan: published_urls.Plan,
+    tree: OutputTree,
+    theme: Theme,
+    known_sources: set[str],
+    checked: bool,
+    output_key: str,
+    tree_states: dict[str, object],
+) -> None:
+    """After publishing: the record of published URLs, then the build cache."""
     if options.record_urls and not options.drafts and not options.serving:
         if urls_plan.record is not None:
             try:
@@ -471,16 +500,6 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     cache.bodies.retain(live)
     if options.use_cache and changed:  # a build that changed nothing has nothing new to remember
         save_cache(source, cache)
-    watch.lap("cache")
-    return BuildResult(
-        articles=len(site.articles),
-        written=tree.written,
-        unchanged=tree.unchanged,
-        seconds=time.perf_counter() - started,
-        warnings=tuple(p for p in loaded.problems if p.severity == "warning"),
-        output=options.output,
-        stages=tuple(watch.laps),
-    )
 
 
 StageFiles = Callable[[], Iterable[tuple[str, bytes]]]

@@ -155,6 +155,7 @@ class OutputTree:
         self._held: Mapping[str, Written] = {}
         self._from_spare = False
         self._published_known = False
+        self._copying: tuple[subprocess.Popen[bytes], str] | None = None  # the first spare being linked
 
     # -- locking -----------------------------------------------------------
     def lock(self) -> None:
@@ -174,6 +175,7 @@ class OutputTree:
         self._lock = handle
 
     def unlock(self) -> None:
+        self._finish_first_spare()
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
@@ -295,12 +297,48 @@ class OutputTree:
             token, spare = self._keep_spare()  # the staging folder now holds the old site
         else:
             os.rename(self.staging, self.output)
-            token, spare = "", {}
+            token, spare = self._first_spare()
         self.swapped = True
         self.state = TreeState(_folder_id(self._output), token, spare)
 
     def _nothing_changed(self) -> bool:
         return _same_files(self.manifest, self.previous) and _same_files(self.manifest, self._held)
+
+    def _first_spare(self) -> tuple[str, Mapping[str, Written]]:
+        """Start making the first build's spare: hard links to the new site.
+
+        Otherwise the first rebuild would make them (~1 s at 5,000 articles),
+        the one a desk waits for after setting up. `cp -al` links the tree in
+        C while this process saves its cache; unlock() waits for it and names
+        the result. Until then the token is in no folder, so a kill leaves a
+        spare no build trusts.
+        """
+        token = secrets.token_hex(16)
+        try:
+            copying = subprocess.Popen(
+                ["cp", "-al", "--", self._output, self._staging],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:  # no GNU cp: the first rebuild makes the spare
+            return "", {}
+        self._copying = (copying, token)
+        return token, dict(self.manifest)
+
+    def _finish_first_spare(self) -> None:
+        if self._copying is None:
+            return
+        copying, token = self._copying
+        self._copying = None
+        try:
+            if copying.wait() != 0:
+                raise OSError("cp -al failed")
+            # The token last, then the name: a kill before leaves a staging folder.
+            _write_new(f"{self._staging}/{TOKEN_NAME}", token.encode())
+            os.rename(self.staging, self.spare)
+        except OSError:
+            self._remove_later([self.staging])
 
     def _keep_spare(self) -> tuple[str, Mapping[str, Written]]:
         """Keep the replaced site as the next build's spare, when its contents are known."""

@@ -134,9 +134,10 @@ def stamps(folder: Path) -> dict[str, tuple[int, int]]:
 def test_the_replaced_tree_becomes_the_spare_and_the_build_after_starts_from_it(tmp_path: Path) -> None:
     site = Output(tmp_path / "site")
     assert site.publish({"a.html": b"1"}).swapped  # first build: a new folder
-    assert not site.spare.exists()  # nothing was replaced
+    # ... and its spare, hard links made by `cp -al`, so that the first rebuild is as quick as later ones.
+    assert site.spare.is_dir() and (site.spare / "a.html").stat().st_ino == (site.folder / "a.html").stat().st_ino
     second = site.publish({"a.html": b"1", "b.html": b"2"})
-    assert site.spare.is_dir() and not second._from_spare  # no spare yet: a fresh staging folder
+    assert site.spare.is_dir() and second._from_spare and second.written == 1
     third = site.publish({"a.html": b"1", "b.html": b"3"})
     assert third._from_spare and third.written == 1 and third.unchanged == 1
     assert folder_tree(site.folder) == {"a.html": b"1", "b.html": b"3"}
@@ -149,7 +150,7 @@ def test_unchanged_files_keep_inode_and_mtime_while_the_trees_alternate(tmp_path
     kept = {path: stamp for path, stamp in stamps(site.folder).items() if "same" in path}
     for n, version in enumerate([b"B", b"A", b"B", b"A", b"B"]):
         tree = site.publish({"same.html": b"same", "deep/er/same.html": b"deep", "flip.html": version})
-        assert tree._from_spare == (n > 0)
+        assert tree._from_spare  # the first build left a spare too
         now = stamps(site.folder)
         assert {path: now[path] for path in kept} == kept
         assert (site.folder / "flip.html").read_bytes() == version
@@ -183,7 +184,7 @@ def test_spare_reuse_gives_the_bytes_of_a_cold_build(tmp_path: Path) -> None:
     ]
     for n, files in enumerate(versions):
         tree = site.publish(files)
-        assert tree._from_spare == (n >= 2)
+        assert tree._from_spare == (n >= 1)  # the first build leaves a spare
         cold = publish(tmp_path / f"cold-{n}", files)
         assert folder_tree(site.folder) == folder_tree(cold.output)
 
@@ -304,7 +305,7 @@ def test_spare_reuse_through_the_pipeline_matches_a_cold_build(tmp_path: Path, m
     for n, edit in enumerate(edits):
         edit()
         build(BuildOptions(source=source, output=output, jobs=2))
-        assert trees[-1]._from_spare == (n >= 2)
+        assert trees[-1]._from_spare == (n >= 1)  # the first build leaves a spare
         cold = tmp_path / f"cold-{n}"
         build(BuildOptions(source=source, output=cold, jobs=1, use_cache=False))
         assert folder_tree(output) == folder_tree(cold)
@@ -321,3 +322,25 @@ def test_manifests_pickle_as_columns_and_come_back_equal() -> None:
     assert unpack_manifest(pack_manifest(odd)) == odd
     state = TreeState((1, 2, 3), "token", manifest)
     assert pickle.loads(pickle.dumps(state)) == state
+
+
+def test_a_first_spare_that_could_not_be_linked_is_never_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    import banmian.write
+
+    real_popen = subprocess.Popen
+
+    def failing_cp(args, **kwargs):  # type: ignore[no-untyped-def]
+        if args[0] == "cp":  # as if killed half way: some links made, then a failure
+            return real_popen(["sh", "-c", f"mkdir -p '{args[-1]}' && exit 1"], **kwargs)
+        return real_popen(args, **kwargs)
+
+    monkeypatch.setattr(banmian.write.subprocess, "Popen", failing_cp)
+    site = Output(tmp_path / "site")
+    first = site.publish({"a.html": b"1"})
+    assert not site.spare.exists() and not (tmp_path / f".site.staging-{__import__('os').getpid()}").exists()
+    monkeypatch.setattr(banmian.write.subprocess, "Popen", real_popen)
+    second = site.publish({"a.html": b"1", "b.html": b"2"})
+    assert not second._from_spare and first.state is not None
+    assert folder_tree(site.folder) == {"a.html": b"1", "b.html": b"2"}
