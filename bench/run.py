@@ -215,14 +215,16 @@ def _banmian_command(ws: Workspace, cached: bool) -> list:
 
 
 def _banmian_caches(ws: Workspace) -> list[Path]:
-    # The design names .banmian-cache/ and .site-*/ (the fresh directory a
-    # build writes before swapping it in); look beside both source and output.
+    # The design names .banmian-cache/ and .site-*/; the write stage keeps
+    # .site.spare, .site.staging-*, .site.trash-* and .site.lock beside the
+    # output. A spare left from an earlier run would be set aside and deleted
+    # by a detached process during the timed cold build: removed here first.
     out_parent = ws.out("banmian").parent
     found = [ws.corpus.banmian / ".banmian-cache", out_parent / ".banmian-cache",
              ws.out("banmian") / ".banmian-cache"]
     for parent in (ws.corpus.banmian, out_parent):
         if parent.is_dir():
-            found += [p for p in parent.iterdir() if p.name.startswith(".site-")]
+            found += [p for p in parent.iterdir() if p.name.startswith((".site-", ".site."))]
     return found
 
 
