@@ -364,6 +364,8 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     source = options.source.resolve()
     options = dataclasses.replace(options, source=source, output=options.output.resolve())
     jobs = options.jobs or default_jobs()
+    # A spare tree is worth making only for a cache that will remember it.
+    remembered = cache is not None or options.use_cache
     if cache is None:
         cache = load_cache(source) if options.use_cache else BuildCache()
     loaded = load_site(options, cache)
@@ -390,7 +392,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
 
     output_key = str(options.output)
     tree_states = cache.extra.setdefault("output_trees", {})  # the spare beside each output folder
-    tree = OutputTree(options.output, cache.manifests.get(output_key, {}), tree_states.get(output_key))
+    tree = OutputTree(options.output, cache.manifests.get(output_key, {}), tree_states.get(output_key), first_spare=remembered)
     try:
         tree.lock()
     except OutputLocked as exc:

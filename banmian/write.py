@@ -136,7 +136,11 @@ class OutputTree:
     publish left (None: nothing known, so nothing beside the output is trusted).
     """
 
-    def __init__(self, output: Path, previous: Mapping[str, Written], state: TreeState | None = None) -> None:
+    def __init__(
+        self, output: Path, previous: Mapping[str, Written], state: TreeState | None = None, first_spare: bool = True
+    ) -> None:
+        """first_spare: make a spare after a first build too (no use when nothing remembers it)."""
+        self.first_spare = first_spare
         self.output = output.resolve()
         self.previous = previous
         self.state = state  # after publish(): what the next build needs
@@ -313,6 +317,8 @@ class OutputTree:
         the result. Until then the token is in no folder, so a kill leaves a
         spare no build trusts.
         """
+        if not self.first_spare:
+            return "", {}
         token = secrets.token_hex(16)
         try:
             copying = subprocess.Popen(
