@@ -10,9 +10,8 @@ converted as one run, so 头**发** is read as the phrase 头发 (頭髮), not �
 from __future__ import annotations
 
 import re
-import threading
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 # Elements whose content is never text for a reader to read in another script.
 SKIP_ELEMENTS = frozenset({"script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math"})
@@ -104,42 +103,11 @@ class Converter:
         return [item if isinstance(item, str) else item.text() for item in read]
 
 
-def _opencc(config: str):  # type: ignore[no-untyped-def]
-    loading = _PRELOADS.pop(config, None)
-    if loading is not None:
-        loading.join()
-    return _load_opencc(config)
-
-
 @lru_cache(maxsize=None)
-def _load_opencc(config: str):  # type: ignore[no-untyped-def]
+def _opencc(config: str):  # type: ignore[no-untyped-def]
     import opencc
 
     return opencc.OpenCC(f"{config}.json")
-
-
-_PRELOADS: dict[str, threading.Thread] = {}
-
-
-def preload(configs: Iterable[str]) -> None:
-    """Start loading OpenCC dictionaries (~0.15 s each) on a thread, while the
-    build does other work; much of the loading runs without the GIL.
-
-    Only for builds that start no worker process: forking while a thread may
-    hold a lock is unsafe. finish_preloads() before any fork.
-    """
-    for config in configs:
-        if config not in _PRELOADS:
-            thread = threading.Thread(target=_load_opencc, args=(config,), daemon=True)
-            _PRELOADS[config] = thread
-            thread.start()
-
-
-def finish_preloads() -> None:
-    for config in list(_PRELOADS):
-        thread = _PRELOADS.pop(config, None)
-        if thread is not None:
-            thread.join()
 
 
 # Joins the runs of one page for a single OpenCC call; a private-use

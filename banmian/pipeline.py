@@ -24,7 +24,6 @@ from . import code_digest
 from . import published as published_urls
 from .cache import CACHE_DIR, BuildCache, load_cache, save_cache
 from .config import CONFIG_NAME, load_config
-from .convert import finish_preloads, preload
 from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
@@ -40,8 +39,6 @@ from .write import OutputLocked, OutputTree, Written
 THEME_ROOT = Path(__file__).resolve().parent.parent
 # Below this many pages a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 400
-# Edited files up to which a build loads OpenCC on a thread (see preload).
-PRELOAD_AT_MOST = 20
 # Pages rendered, then converted together: fewer OpenCC calls, bounded memory.
 RENDER_BATCH = 64
 
@@ -125,10 +122,6 @@ def load_site(options: BuildOptions, cache: BuildCache) -> Loaded:
         return results
 
     content = load_content(options.source, cache.sources, cache.stats, cache.bodies, parse)
-    edited = len(content.parsed.keys() - cache.sources.keys())
-    if cache.sources and 0 < edited <= PRELOAD_AT_MOST:
-        # A small edit: its pages will be converted, and no worker pool forks.
-        preload(e.opencc for e in paper.editions if e.opencc)
     problems.extend(content.problems)
     published = [a for a in content.articles if options.drafts or not a.draft]
     if not published and not errors_in(problems):
@@ -243,7 +236,6 @@ class ArticleBodies(Mapping[str, Body]):
 
 
 def _pool(jobs: int):  # type: ignore[no-untyped-def]
-    finish_preloads()  # no thread may be running when the workers fork
     # Everything the workers inherit is moved out of the collector's reach:
     # its passes would touch (and so copy) every inherited page in each worker.
     gc.freeze()
@@ -409,7 +401,6 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         stage_files = cache.extra.setdefault("stage_files", {})
 
         def other_files() -> None:
-            finish_preloads()  # the search stage may fork its own workers
             for name, path in static_files(source):
                 tree.put(name, path.read_bytes())
             for name, data in published_urls.redirect_pages(urls_plan, site, renderer.redirect):

@@ -110,12 +110,3 @@ def test_attribute_values_are_converted_with_the_batch() -> None:
     assert 'title="頭髮" data-x="发">發</p>' in converter.html(page)
     assert 'alt="\ue001發\ue001"' in converter.html(page)  # a mark-like character is kept as written
 
-
-def test_preloaded_dictionaries_are_used_once_loaded() -> None:
-    from banmian import convert
-
-    convert.preload(["s2tw", "s2tw"])
-    assert Converter("s2tw", "zh-Hant").text("头发") == "頭髮"  # waits for the thread
-    convert.preload(["s2hk"])
-    convert.finish_preloads()
-    assert not convert._PRELOADS and convert._opencc("s2hk") is convert._opencc("s2hk")
