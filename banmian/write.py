@@ -309,10 +309,11 @@ class OutputTree:
         return _same_files(self.manifest, self.previous) and _same_files(self.manifest, self._held)
 
     def _first_spare(self) -> tuple[str, Mapping[str, Written]]:
-        """Start making the first build's spare: hard links to the new site.
+        """Start making a spare of hard links to the new site, when no spare
+        comes from this build (the first build, or one after a lost cache).
 
-        Otherwise the first rebuild would make them (~1 s at 5,000 articles),
-        the one a desk waits for after setting up. `cp -al` links the tree in
+        Otherwise the next rebuild would make them (~1 s at 5,000 articles):
+        the first rebuild, the one a desk waits for after setting up. `cp -al` links the tree in
         C while this process saves its cache; unlock() waits for it and names
         the result. Until then the token is in no folder, so a kill leaves a
         spare no build trusts.
@@ -349,8 +350,10 @@ class OutputTree:
     def _keep_spare(self) -> tuple[str, Mapping[str, Written]]:
         """Keep the replaced site as the next build's spare, when its contents are known."""
         if not self._published_known:
+            # What the replaced tree holds is unknown (a lost or older cache):
+            # thrown away, and the new site linked as the spare instead.
             self._remove_later([self.staging])
-            return "", {}
+            return self._first_spare()
         token = secrets.token_hex(16)
         try:
             # The token last, then the name: a kill before leaves a staging folder.
