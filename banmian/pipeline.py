@@ -6,7 +6,6 @@ rendered; a failure at any point leaves it as it was.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import gc
