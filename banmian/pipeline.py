@@ -6,6 +6,7 @@ rendered; a failure at any point leaves it as it was.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import gc
@@ -15,7 +16,7 @@ import time
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import jinja2
 
@@ -234,16 +235,22 @@ class ArticleBodies(Mapping[str, Body]):
         return len(self.digests)
 
 
-def _pool(jobs: int):  # type: ignore[no-untyped-def]
-    # Everything the workers inherit is moved out of the collector's reach:
-    # its passes would touch (and so copy) every inherited page in each worker.
-    gc.freeze()
+@contextlib.contextmanager
+def _pool(jobs: int) -> Iterator[Any]:
     # fork: workers inherit the resolved site and renderer instead of
     # receiving them pickled; spawn (macOS, Windows) would pay that cost.
     import multiprocessing  # only a build with many pages to make needs it
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    return multiprocessing.get_context(method).Pool(jobs)
+    # Everything the workers inherit is moved out of the collector's reach:
+    # its passes would touch (and so copy) every inherited page in each
+    # worker. Unfrozen after, so that a long-running serve still collects it.
+    gc.freeze()
+    try:
+        with multiprocessing.get_context(method).Pool(jobs) as pool:
+            yield pool
+    finally:
+        gc.unfreeze()
 
 
 # -- pages --------------------------------------------------------------------
@@ -375,7 +382,6 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
 
     # Cache what was parsed, keyed by content, for the next build.
     known_sources = set(cache.sources)
-
     bodies = render_bodies(site.articles, cache, jobs)
     watch.lap("markdown")
     if progress:
