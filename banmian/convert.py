@@ -338,6 +338,12 @@ class _HtmlRun:
         if not visible:
             return tag
 
+        if VALUE_MARK in tag:  # never in real pages; such a tag is converted on its own
+            convert: Callable[[str], str] = self.converter.remembered
+        else:
+            convert = self._mark_value
+            self.marked.append(index)
+
         def replace(match: re.Match[str]) -> str:
             if match.group(2).lower() not in visible:
                 return match.group(0)
@@ -345,24 +351,14 @@ class _HtmlRun:
             value = match.group(4) if match.group(4) is not None else match.group(5)
             if value.isascii():
                 return match.group(0)
-            # Converted with the runs, in _finish: a mark holds its place.
-            self.values.append(value)
-            return f"{match.group(1)}{quote}{VALUE_MARK}{len(self.values) - 1}{VALUE_MARK}{quote}"
+            return f"{match.group(1)}{quote}{convert(value)}{quote}"
 
-        if VALUE_MARK in tag:  # never in real pages; such a tag is converted on its own
-            return f"<{written_name}{ATTRIBUTE.sub(self._convert_now(visible), attrs)}{tag[len(written_name) + 1 + len(attrs):]}"
-        self.marked.append(index)
         return f"<{written_name}{ATTRIBUTE.sub(replace, attrs)}{tag[len(written_name) + 1 + len(attrs):]}"
 
-    def _convert_now(self, visible: tuple[str, ...]) -> Callable[[re.Match[str]], str]:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(2).lower() not in visible:
-                return match.group(0)
-            quote = '"' if match.group(4) is not None else "'"
-            value = match.group(4) if match.group(4) is not None else match.group(5)
-            return f"{match.group(1)}{quote}{self.converter.remembered(value)}{quote}"
-
-        return replace
+    def _mark_value(self, value: str) -> str:
+        """Converted with the runs, in _finish: a mark holds the value's place."""
+        self.values.append(value)
+        return f"{VALUE_MARK}{len(self.values) - 1}{VALUE_MARK}"
 
     def fill_values(self, converted: list[str]) -> None:
         """Put the converted attribute values where _tag left their marks."""
