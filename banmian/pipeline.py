@@ -435,7 +435,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         tree.unlock()
         raise
     try:
-        _remember(options, source, cache, loaded, urls_plan, tree, theme, known_sources, checked, output_key, tree_states)
+        _remember(options, cache, loaded, urls_plan, tree, theme.fingerprint, known_sources, checked)
     finally:
         tree.unlock()  # after the cache: a first build's spare is linked meanwhile
     watch.lap("cache")
@@ -452,18 +452,16 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
 
 def _remember(
     options: BuildOptions,
-    source: Path,
     cache: BuildCache,
     loaded: Loaded,
     urls_plan: published_urls.Plan,
     tree: OutputTree,
-    theme: Theme,
+    theme_fingerprint: str,
     known_sources: set[str],
-    checked: bool,
-    output_key: str,
-    tree_states: dict[str, object],
+    theme_checked: bool,
 ) -> None:
     """After publishing: the record of published URLs, then the build cache."""
+    source, output_key = options.source, str(options.output)
     if options.record_urls and not options.drafts and not options.serving:
         if urls_plan.record is not None:
             try:
@@ -479,10 +477,10 @@ def _remember(
                         "warning",
                     )
                 )
-    changed = tree.written > 0 or tree.swapped or set(loaded.content.parsed) != known_sources or not checked
+    changed = tree.written > 0 or tree.swapped or set(loaded.content.parsed) != known_sources or not theme_checked
     cache.manifests[output_key] = tree.manifest
-    tree_states[output_key] = tree.state
-    cache.extra["theme_checked"] = theme.fingerprint
+    cache.extra["output_trees"][output_key] = tree.state
+    cache.extra["theme_checked"] = theme_fingerprint
     # The cache keeps each article's rendered body, not its Markdown twice.
     cache.sources = {
         key: (
