@@ -212,7 +212,7 @@ def cache_path(source: Path) -> Path:
 def load_cache(source: Path) -> BuildCache:
     path = cache_path(source)
     try:
-        with open(path, "rb") as handle, _collector_paused():
+        with open(path, "rb") as handle, collector_paused(freeze=True):
             stamp, cache = pickle.load(handle)
     except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
         return BuildCache()
@@ -223,16 +223,18 @@ def load_cache(source: Path) -> BuildCache:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Unpickling creates the cache's objects, none of them garbage; the cycle
-    collector would otherwise scan the growing heap again and again. Frozen
-    afterwards, they are not scanned by later collections either."""
+def collector_paused(freeze: bool = False) -> Iterator[None]:
+    """No cycle collection while a stage makes many objects and no garbage
+    cycles (unpickling the cache, indexing): each full collection would walk
+    the whole growing heap for nothing. freeze: keep the objects made out of
+    later collections too (the cache, which lives as long as the build)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 

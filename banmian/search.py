@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import gc
 import json
 import os
 import pickle
@@ -43,12 +42,12 @@ import unicodedata
 import zlib
 from array import array
 from collections import defaultdict, deque
-from contextlib import contextmanager, suppress
 from functools import lru_cache, partial
 from itertools import accumulate, chain, repeat
 from operator import and_, itemgetter, lshift, setitem, sub
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, Sequence
 
+from .cache import collector_paused
 from .convert import Converter
 from .model import Article, Body, Site
 
@@ -1075,7 +1074,7 @@ def search_files(
         _reuse_tables(state)
         # Marked invalid while changing: an interrupted update makes the next build start over.
         was_valid, index.valid = index.valid and plain, False
-        with _collector_paused():
+        with collector_paused():
             if not (was_valid and _update(index, docs, lines, converters, site, state)):
                 _rebuild(index, docs, converters, site, state, jobs)
         index.joined = joined if plain else ""
@@ -1088,20 +1087,6 @@ def search_files(
         yield f"{ROOT}/doc/{doc_id}.json", data
     yield from index.char_files.items()
     yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters, index.labels))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Indexing allocates a container per term and per article while the whole
-    site is in memory: each full collection would walk every object of the
-    build for nothing (indexing makes no reference cycles). ~25 % of a cold index."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _tables_key() -> tuple[str, str]:
