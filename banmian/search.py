@@ -42,6 +42,7 @@ import unicodedata
 import zlib
 from array import array
 from collections import defaultdict, deque
+from contextlib import suppress
 from functools import lru_cache, partial
 from itertools import accumulate, chain, repeat
 from operator import and_, itemgetter, lshift, setitem, sub
