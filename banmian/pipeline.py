@@ -389,7 +389,9 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
 
     output_key = str(options.output)
     tree_states = cache.extra.setdefault("output_trees", {})  # the spare beside each output folder
-    tree = OutputTree(options.output, cache.manifests.get(output_key, {}), tree_states.get(output_key), first_spare=remembered)
+    tree = OutputTree(
+        options.output, cache.manifests.get(output_key, {}), tree_states.get(output_key), first_spare=remembered, copies=jobs
+    )
     try:
         tree.lock()
     except OutputLocked as exc:

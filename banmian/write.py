@@ -137,10 +137,17 @@ class OutputTree:
     """
 
     def __init__(
-        self, output: Path, previous: Mapping[str, Written], state: TreeState | None = None, first_spare: bool = True
+        self,
+        output: Path,
+        previous: Mapping[str, Written],
+        state: TreeState | None = None,
+        first_spare: bool = True,
+        copies: int = 1,
     ) -> None:
-        """first_spare: make a spare after a first build too (no use when nothing remembers it)."""
+        """first_spare: make a spare after a first build too (no use when nothing
+        remembers it), with up to `copies` processes linking it."""
         self.first_spare = first_spare
+        self.copies = copies
         self.output = output.resolve()
         self.previous = previous
         self.state = state  # after publish(): what the next build needs
@@ -159,7 +166,7 @@ class OutputTree:
         self._held: Mapping[str, Written] = {}
         self._from_spare = False
         self._published_known = False
-        self._copying: tuple[subprocess.Popen[bytes], str] | None = None  # the first spare being linked
+        self._copying: tuple[list[subprocess.Popen[bytes]], str] | None = None  # the first spare being linked
 
     # -- locking -----------------------------------------------------------
     def lock(self) -> None:
@@ -314,21 +321,30 @@ class OutputTree:
 
         Otherwise the next rebuild would make them (~1 s at 5,000 articles):
         the first rebuild, the one a desk waits for after setting up. `cp -al` links the tree in
-        C while this process saves its cache; unlock() waits for it and names
+        C while this process saves its cache, one copy per core, each taking
+        a share of the top-level folders; unlock() waits for them and names
         the result. Until then the token is in no folder, so a kill leaves a
         spare no build trusts.
         """
         if not self.first_spare:
             return "", {}
         token = secrets.token_hex(16)
+        copying: list[subprocess.Popen[bytes]] = []
         try:
-            copying = subprocess.Popen(
-                ["cp", "-al", "--", self._output, self._staging],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            os.mkdir(self._staging)
+            for group in _copy_groups(os.listdir(self._output), self.manifest, self.copies):
+                copying.append(
+                    subprocess.Popen(
+                        ["cp", "-al", "-t", self._staging, "--", *(f"{self._output}/{name}" for name in group)],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
         except OSError:  # no GNU cp: the first rebuild makes the spare
+            for process in copying:
+                process.wait()
+            self._remove_later([self.staging])
             return "", {}
         self._copying = (copying, token)
         return token, dict(self.manifest)
@@ -339,7 +355,7 @@ class OutputTree:
         copying, token = self._copying
         self._copying = None
         try:
-            if copying.wait() != 0:
+            if any([process.wait() != 0 for process in copying]):  # a list: every one waited for
                 raise OSError("cp -al failed")
             # The token last, then the name: a kill before leaves a staging folder.
             _write_new(f"{self._staging}/{TOKEN_NAME}", token.encode())
@@ -418,6 +434,23 @@ def _same_files(a: Mapping[str, Written], b: Mapping[str, Written]) -> bool:
     return True
 
 
+def _copy_groups(names: Iterable[str], manifest: Mapping[str, Written], count: int) -> list[list[str]]:
+    """Top-level names in up to count groups of about equal numbers of files
+    (the two editions are most of a site), the largest placed first."""
+    files: dict[str, int] = dict.fromkeys(names, 1)
+    for path in manifest:
+        top = path.partition("/")[0]
+        if top in files:
+            files[top] += 1
+    groups: list[list[str]] = [[] for _ in range(max(1, count))]
+    loads = [0] * len(groups)
+    for name in sorted(files, key=lambda n: (-files[n], n)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(name)
+        loads[lightest] += files[name]
+    return [group for group in groups if group]
+
+
 def _folder_id(path: str) -> FolderId | None:
     try:
         stat = os.stat(path)
@@ -436,10 +469,15 @@ def _read_token(folder: Path) -> str:
 
 def _write_new(target: str, data: bytes) -> int:
     """Create target (it must not exist) holding data; its mtime in ns."""
-    with open(os.open(target, NEW_FILE, 0o666), "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        return os.fstat(handle.fileno()).st_mtime_ns
+    # Bare descriptors: a file object's layers cost as much as the system calls.
+    fd = os.open(target, NEW_FILE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        return os.fstat(fd).st_mtime_ns
+    finally:
+        os.close(fd)
 
 
 def _replacing(target: str, make: Callable[[str], T]) -> T:

@@ -12,7 +12,8 @@ from sitekit import copy_fixture
 
 
 def publish(output: Path, files: dict[str, bytes], previous=None, fingerprints=None, state=None) -> OutputTree:  # type: ignore[no-untyped-def]
-    tree = OutputTree(output, previous or {}, state)
+    # Two linking processes, as on any machine with two cores.
+    tree = OutputTree(output, previous or {}, state, copies=2)
     tree.lock()
     try:
         tree.begin()
@@ -142,6 +143,26 @@ def test_the_replaced_tree_becomes_the_spare_and_the_build_after_starts_from_it(
     assert third._from_spare and third.written == 1 and third.unchanged == 1
     assert folder_tree(site.folder) == {"a.html": b"1", "b.html": b"3"}
     assert not list(tmp_path.glob(".site.staging-*"))
+
+
+def test_the_first_spare_is_linked_whole_by_several_copies(tmp_path: Path) -> None:
+    site = Output(tmp_path / "site")
+    files = {f"{top}/{n}/index.html": f"{top}{n}".encode() for top in ("zh-hans", "zh-hant", "search") for n in range(3)}
+    site.publish({**files, "index.html": b"root"})
+    assert folder_tree(site.spare) == {".banmian-spare": site.state.spare_token.encode(), **folder_tree(site.folder)}  # type: ignore[union-attr]
+    assert stamps(site.spare).items() >= stamps(site.folder).items()
+
+
+def test_copy_groups_share_the_files_out_evenly() -> None:
+    from banmian.write import _copy_groups
+
+    manifest = {f"{top}/{n}": Written("", "", 0, 0) for top, count in (("zh-hans", 9), ("zh-hant", 9), ("search", 5)) for n in range(count)}
+    names = ["zh-hans", "zh-hant", "search", "index.html", "static"]
+    groups = _copy_groups(names, manifest, 2)
+    assert sorted(name for group in groups for name in group) == sorted(names)
+    assert len(groups) == 2 and {"zh-hans", "zh-hant"} not in [set(g) & {"zh-hans", "zh-hant"} for g in groups]
+    assert _copy_groups(names, manifest, 1) == [sorted(names, key=lambda n: (-sum(p.startswith(n + "/") for p in manifest), n))]
+    assert _copy_groups(["a"], {}, 4) == [["a"]]
 
 
 def test_unchanged_files_keep_inode_and_mtime_while_the_trees_alternate(tmp_path: Path) -> None:
@@ -332,8 +353,8 @@ def test_a_first_spare_that_could_not_be_linked_is_never_trusted(tmp_path: Path,
     real_popen = subprocess.Popen
 
     def failing_cp(args, **kwargs):  # type: ignore[no-untyped-def]
-        if args[0] == "cp":  # as if killed half way: some links made, then a failure
-            return real_popen(["sh", "-c", f"mkdir -p '{args[-1]}' && exit 1"], **kwargs)
+        if args[0] == "cp":  # as if killed half way: the links made, then a failure
+            return real_popen(["sh", "-c", 'cp "$@"; exit 1', "sh", *args[1:]], **kwargs)
         return real_popen(args, **kwargs)
 
     monkeypatch.setattr(banmian.write.subprocess, "Popen", failing_cp)
