@@ -183,6 +183,9 @@ class Theme:
             loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
             bytecode_cache=bytecode,
             autoescape=True,
+            # A Theme lives for one build (serve makes a new one for each):
+            # no need to stat every template file on each of thousands of pages.
+            auto_reload=False,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
