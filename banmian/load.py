@@ -1,8 +1,9 @@
 """The load stage: content/**/*.md and issue.toml into validated records.
 
-Front matter is parsed from YAML *nodes*, not constructed values, so that every
+Front matter is read as YAML *nodes*, not constructed values, so that every
 message can name the line of the key it is about, and so that `page: 01` stays
-the page code "01" instead of YAML 1.1's integer 1.
+the page code "01" instead of YAML 1.1's integer 1. The plain `key: value`
+lines most files have are read without PyYAML, to the same nodes.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Container, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Container, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import yaml
 
@@ -41,6 +43,8 @@ FRONT_MATTER_KEYS = (
     "draft",
     "image",
 )
+KNOWN_KEYS = frozenset(FRONT_MATTER_KEYS)
+TEXT_KEYS = ("title", "kicker", "subtitle", "page_name", "role", "column", "slug", "summary", "image")
 # Common other spellings a desk may type; they are accepted as the real key.
 ALIASES = {"reporters": "reporter", "author": "reporter", "authors": "reporter"}
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -221,15 +225,28 @@ def decode(raw: bytes, shown: str) -> tuple[str | None, Problem | None]:
 
 def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
     """(front matter, its first line, body, body's first line) or None."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
-        return None
-    for index in range(1, len(lines)):
-        if lines[index].strip() in ("---", "..."):
-            front = "".join(lines[1:index])
-            body = "".join(lines[index + 1 :])
-            return front, 2, body, index + 2
-    return None
+    # Only the head of the file is split into lines: the body, most of the
+    # text, is sliced off whole. Every line of a prefix's split but its last
+    # is a line of the whole text's split (a line cut short, or a "\r" cut
+    # from its "\n", can only be the last), and the lines with their ends
+    # add up to the text, so the body is all that follows the closing line.
+    size = 2048
+    while True:
+        whole = size >= len(text)
+        lines = text[:size].splitlines(keepends=True)
+        if not whole:
+            del lines[-1]
+        if lines:
+            if lines[0].strip() != "---":
+                return None
+            for index in range(1, len(lines)):
+                if lines[index].strip() in ("---", "..."):
+                    front = "".join(lines[1:index])
+                    body = text[len(lines[0]) + len(front) + len(lines[index]) :]
+                    return front, 2, body, index + 2
+        if whole:
+            return None
+        size *= 4
 
 
 def parse_article(raw: bytes, shown: str, digest: str) -> tuple[ArticleSource | None, list[Problem]]:
@@ -240,55 +257,191 @@ def parse_article(raw: bytes, shown: str, digest: str) -> tuple[ArticleSource | 
     if parts is None:
         return None, [Problem(shown, 1, "no front matter: start the file with --- and title/date/page, then ---")]
     front, front_line, body, body_line = parts
-    try:
-        node = yaml.compose(front, Loader=YAML_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = front_line + mark.line if mark is not None else front_line
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(shown, line, f"front matter is not valid YAML: {reason}")]
-    if not isinstance(node, yaml.MappingNode):
-        return None, [Problem(shown, front_line, "front matter must be key: value lines")]
-    return _FrontMatter(shown, front_line).build(node, body, body_line, digest)
+    entries = simple_entries(front, front_line)
+    if entries is None:
+        try:
+            entries = yaml_entries(front, front_line)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = front_line + mark.line if mark is not None else front_line
+            reason = getattr(exc, "problem", None) or str(exc)
+            return None, [Problem(shown, line, f"front matter is not valid YAML: {reason}")]
+        if entries is None:
+            return None, [Problem(shown, front_line, "front matter must be key: value lines")]
+    return _FrontMatter(shown, front_line).build(entries, body, body_line, digest)
+
+
+# -- front matter as entries ------------------------------------------------------------
+# What front matter is made of, as YAML's composer sees it, with lines counted
+# in the file: a front matter is a list of (key, its line, its value) entries,
+# the key None when YAML gives something other than a plain word.
+class Scalar(NamedTuple):
+    value: str
+    line: int
+    # YAML's tag (…:str, …:null, …:bool); None for a plain scalar of the fast
+    # reader, whose tag is resolved only when a key's meaning asks for it.
+    tag: str | None
+
+
+class Items(NamedTuple):
+    """A YAML sequence (a list)."""
+
+    items: tuple[Node, ...]
+    line: int
+
+
+class Table(NamedTuple):
+    """A YAML mapping, which no front matter key takes."""
+
+    line: int
+
+
+Node = Scalar | Items | Table
+Entry = tuple[str | None, int, Node]
+
+STR_TAG = "tag:yaml.org,2002:str"
+# PyYAML resolves plain scalars' tags in Python for both of its loaders:
+# the same resolver gives the fast reader's scalars the same tags.
+_RESOLVER = yaml.resolver.Resolver()
+
+
+@lru_cache(maxsize=4096)
+def _plain_tag(value: str) -> str:
+    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+
+
+def tag_of(node: Scalar) -> str:
+    return node.tag if node.tag is not None else _plain_tag(node.value)
+
+
+def yaml_entries(front: str, first_line: int) -> list[Entry] | None:
+    """The entries of any front matter, by PyYAML; None if it is not a mapping.
+
+    Raises yaml.YAMLError for text that is not YAML.
+    """
+    root = yaml.compose(front, Loader=YAML_LOADER)
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    return [
+        (key.value if isinstance(key, yaml.ScalarNode) else None, first_line + key.start_mark.line, _node(value, first_line))
+        for key, value in root.value
+    ]
+
+
+def _node(node: yaml.Node, first_line: int) -> Node:
+    line = first_line + node.start_mark.line
+    if isinstance(node, yaml.ScalarNode):
+        return Scalar(node.value, line, node.tag)
+    if isinstance(node, yaml.SequenceNode):
+        return Items(tuple(_node(item, first_line) for item in node.value), line)
+    return Table(line)
+
+
+# The front matter banmian's tools and most desks write is a few lines of
+# `key: value`, and composing it with PyYAML was most of the cost of loading
+# an article. simple_entries() reads those lines itself, and only lines whose
+# meaning in YAML is beyond doubt: a plain word for a key at the start of the
+# line, ": ", then a value that is a plain scalar on one line, a
+# single-quoted one, or a flow list of plain words. Anything else (comments,
+# blank or indented lines, double quotes, tabs, control or invisible
+# characters, a colon-space, a colon at the end or a space-hash in a value …)
+# sends the whole front matter to PyYAML. tests/test_properties.py checks
+# that the two readers agree wherever this one answers.
+# Characters that make a YAML value something other than a plain scalar
+# when they come first (quotes, lists, anchors, tags, block scalars …).
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+# A plain scalar in a flow list: no indicator first, none of the flow
+# indicators, colons, hashes or quotes anywhere (spaces around are trimmed).
+_FLOW_WORD = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ][^:,\[\]{}#'\"]*")
+
+
+def simple_entries(front: str, first_line: int) -> list[Entry] | None:
+    """The entries of simple front matter, exactly as yaml_entries() gives them; None when not simple."""
+    if "\r" in front:
+        front = front.replace("\r\n", "\n")  # one line break, to YAML as here
+    lines = front.split("\n")
+    # Checked once for the whole text: isprintable() refuses tabs, other
+    # line breaks, control and format characters (a BOM, zero-width spaces)
+    # and spaces YAML might read differently; a space-hash starts a comment;
+    # a colon ends a value only to open a nested one; each line has one
+    # colon-space, its key's: a second would make the value a mapping.
+    if (
+        len(lines) < 2
+        or lines[-1]
+        or "\r" in front
+        or " #" in front
+        or ":\n" in front
+        or front.count(": ") != len(lines) - 1
+        or not front.replace("\n", "").isprintable()
+    ):
+        return None
+    del lines[-1]
+    entries: list[Entry] = []
+    line = first_line
+    for text in lines:
+        key, _, rest = text.partition(": ")
+        # YAML skips the spaces before a value, and leaves those after a
+        # plain scalar out of it.
+        value = rest.strip(" ")
+        if not value or not key.isidentifier() or not key.isascii() or len(key) > 64:
+            return None
+        node = Scalar(value, line, None) if value[0] not in _INDICATORS else _quoted_or_list(value, line)
+        if node is None:
+            return None
+        entries.append((key, line, node))
+        line += 1
+    return entries
+
+
+def _quoted_or_list(text: str, line: int) -> Node | None:
+    if text[0] == "'":
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != "'" or "'" in inner.replace("''", ""):
+            return None
+        return Scalar(inner.replace("''", "'"), line, STR_TAG)
+    if text[0] == "[" and text[-1] == "]":
+        items = []
+        for item in text[1:-1].split(","):
+            word = item.strip(" ")
+            if not _FLOW_WORD.fullmatch(word):
+                return None
+            items.append(Scalar(word, line, None))
+        return Items(tuple(items), line)
+    return None
 
 
 class _FrontMatter:
-    """Turns a YAML mapping node into an ArticleSource, collecting problems."""
+    """Turns front matter entries into an ArticleSource, collecting problems."""
 
     def __init__(self, shown: str, first_line: int) -> None:
         self.shown = shown
         self.first_line = first_line
         self.problems: list[Problem] = []
-        self.lines: dict[str, int] = {}
 
-    def line(self, node: yaml.Node) -> int:
-        return self.first_line + node.start_mark.line
-
-    def error(self, node: yaml.Node, message: str) -> None:
-        self.problems.append(Problem(self.shown, self.line(node), message))
+    def error(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.shown, line, message))
 
     def build(
-        self, root: yaml.MappingNode, body: str, body_line: int, digest: str
+        self, entries: list[Entry], body: str, body_line: int, digest: str
     ) -> tuple[ArticleSource | None, list[Problem]]:
-        nodes: dict[str, yaml.Node] = {}
-        for key_node, value_node in root.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.error(key_node, "front matter keys must be plain words")
+        nodes: dict[str, Node] = {}
+        lines: dict[str, int] = {}
+        for key, key_line, value_node in entries:
+            if key is None:
+                self.error(key_line, "front matter keys must be plain words")
                 continue
-            key = ALIASES.get(key_node.value, key_node.value)
-            if key not in FRONT_MATTER_KEYS:
+            key = ALIASES.get(key, key)
+            if key not in KNOWN_KEYS:
                 hint = did_you_mean(key, FRONT_MATTER_KEYS)
-                self.problems.append(
-                    Problem(self.shown, self.line(key_node), f"unknown front matter key {key!r}{hint}", "warning")
-                )
+                self.problems.append(Problem(self.shown, key_line, f"unknown front matter key {key!r}{hint}", "warning"))
                 continue
             if key in nodes:
-                self.error(key_node, f"{key} is given twice")
+                self.error(key_line, f"{key} is given twice")
             nodes[key] = value_node
-            self.lines[key] = self.line(key_node)
+            lines[key] = key_line
 
         values: dict[str, Any] = {}
-        for key in ("title", "kicker", "subtitle", "page_name", "role", "column", "slug", "summary", "image"):
+        for key in TEXT_KEYS:
             if key in nodes:
                 values[key] = self.text(nodes[key], key)
         for key in ("continued_to", "continued_from"):
@@ -303,15 +456,15 @@ class _FrontMatter:
         date = self.date(nodes["date"]) if "date" in nodes else None
         page = self.page_code(nodes["page"], "page") if "page" in nodes else ""
 
-        missing = [k for k in ("title", "date", "page") if k not in nodes]
-        for key in missing:
-            self.problems.append(Problem(self.shown, self.first_line, f"{key} is required"))
+        for key in ("title", "date", "page"):
+            if key not in nodes:
+                self.problems.append(Problem(self.shown, self.first_line, f"{key} is required"))
         if "title" in nodes and not values.get("title"):
-            self.error(nodes["title"], "title must not be empty")
+            self.error(nodes["title"].line, "title must not be empty")
         if "slug" in nodes and values.get("slug"):
             self.check_slug(nodes["slug"], values["slug"])
 
-        if any(p.severity == "error" for p in self.problems) or date is None or not page:
+        if date is None or not page or any(p.severity == "error" for p in self.problems):
             return None, self.problems
         article = ArticleSource(
             file=self.shown,
@@ -320,84 +473,82 @@ class _FrontMatter:
             page=page,
             body=body,
             body_line=body_line,
-            lines=frozen_map(self.lines),  # type: ignore[arg-type]
+            lines=frozen_map(lines),  # type: ignore[arg-type]
             **values,
         )
         return article, self.problems
 
-    def scalar(self, node: yaml.Node, key: str) -> str | None:
-        if isinstance(node, yaml.ScalarNode):
-            return node.value
-        self.error(node, f"{key} must be a single value, not a {'list' if isinstance(node, yaml.SequenceNode) else 'table'}")
+    def scalar(self, node: Node, key: str) -> Scalar | None:
+        if isinstance(node, Scalar):
+            return node
+        self.error(node.line, f"{key} must be a single value, not a {'list' if isinstance(node, Items) else 'table'}")
         return None
 
-    def text(self, node: yaml.Node, key: str) -> str:
-        value = self.scalar(node, key)
-        if value is None:
+    def text(self, node: Node, key: str) -> str:
+        scalar = self.scalar(node, key)
+        if scalar is None or tag_of(scalar).endswith(":null"):
             return ""
-        if node.tag.endswith(":null"):
-            return ""
-        return " ".join(value.split()) if key != "summary" else value.strip()
+        return " ".join(scalar.value.split()) if key != "summary" else scalar.value.strip()
 
-    def names(self, node: yaml.Node) -> tuple[str, ...]:
-        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    def names(self, node: Node) -> tuple[str, ...]:
+        items = node.items if isinstance(node, Items) else (node,)
         names: list[str] = []
         for item in items:
-            value = self.scalar(item, "reporter")
-            if value is None or item.tag.endswith(":null"):
+            scalar = self.scalar(item, "reporter")
+            if scalar is None or tag_of(scalar).endswith(":null"):
                 continue
-            names.extend(n.strip() for n in NAME_SEPARATORS.split(value) if n.strip())
+            names.extend(n.strip() for n in NAME_SEPARATORS.split(scalar.value) if n.strip())
         return tuple(names)
 
-    def integer(self, node: yaml.Node, key: str) -> int | None:
-        value = self.scalar(node, key)
-        if value is None:
+    def integer(self, node: Node, key: str) -> int | None:
+        scalar = self.scalar(node, key)
+        if scalar is None:
             return None
         try:
-            return int(value)
+            return int(scalar.value)
         except ValueError:
-            self.error(node, f"{key} must be a whole number, not {value!r}")
+            self.error(scalar.line, f"{key} must be a whole number, not {scalar.value!r}")
             return None
 
-    def boolean(self, node: yaml.Node, key: str) -> bool:
-        value = self.scalar(node, key)
-        if value is None:
+    def boolean(self, node: Node, key: str) -> bool:
+        scalar = self.scalar(node, key)
+        if scalar is None:
             return False
-        if node.tag.endswith(":bool"):
-            return value.lower() in ("true", "yes", "on", "y")
-        self.error(node, f"{key} must be true or false, not {value!r}")
+        if tag_of(scalar).endswith(":bool"):
+            return scalar.value.lower() in ("true", "yes", "on", "y")
+        self.error(scalar.line, f"{key} must be true or false, not {scalar.value!r}")
         return False
 
-    def date(self, node: yaml.Node) -> dt.date | None:
-        value = self.scalar(node, "date")
-        if value is None:
+    def date(self, node: Node) -> dt.date | None:
+        scalar = self.scalar(node, "date")
+        if scalar is None:
             return None
-        value = value.strip()
+        value = scalar.value.strip()
         if not DATE_TEXT.match(value[:10]) or (len(value) > 10 and value[10] not in " T"):
-            self.error(node, f"date must be YYYY-MM-DD (the edition date), not {value!r}")
+            self.error(scalar.line, f"date must be YYYY-MM-DD (the edition date), not {value!r}")
             return None
         try:
             return dt.date.fromisoformat(value[:10])
         except ValueError as exc:
-            self.error(node, f"impossible date {value[:10]!r}: {exc}")
+            self.error(scalar.line, f"impossible date {value[:10]!r}: {exc}")
             return None
 
-    def page_code(self, node: yaml.Node, key: str) -> str:
-        value = self.scalar(node, key)
-        if value is None:
+    def page_code(self, node: Node, key: str) -> str:
+        scalar = self.scalar(node, key)
+        if scalar is None:
             return ""
-        code = value.strip().upper().removesuffix("版")
+        code = scalar.value.strip().upper().removesuffix("版")
         if not PAGE_CODE.match(code):
-            self.error(node, f"{key} must be a page code, letters then digits (A01, A09, B12, 01), not {value!r}")
+            self.error(scalar.line, f"{key} must be a page code, letters then digits (A01, A09, B12, 01), not {scalar.value!r}")
             return ""
         return code
 
-    def check_slug(self, node: yaml.Node, slug: str) -> None:
+    def check_slug(self, node: Node, slug: str) -> None:
         from .slugs import SLUG_MAX, is_valid_slug
 
         if not is_valid_slug(slug):
             self.error(
-                node,
+                node.line,
                 f"slug {slug!r} must be lowercase ASCII letters and digits joined by '-', "
                 f"at most {SLUG_MAX} characters (no '/', '..', spaces or Chinese)",
             )

@@ -9,7 +9,17 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from banmian.convert import Converter
-from banmian.load import FRONT_MATTER_KEYS, parse_article
+from banmian.load import (
+    FRONT_MATTER_KEYS,
+    Entry,
+    Items,
+    Scalar,
+    parse_article,
+    simple_entries,
+    split_front_matter,
+    tag_of,
+    yaml_entries,
+)
 from banmian.slugs import SLUG_MAX, slugify, with_suffix
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -98,6 +108,96 @@ def test_valid_front_matter_round_trips(title: str, kicker: str, page: str, draf
     assert article.kicker == " ".join(kicker.split())
     assert (article.page, article.draft, article.body, article.body_line) == (page, draft, "正文\n", 8)
     assert article.lines == {"title": 2, "kicker": 3, "date": 4, "page": 5, "draft": 6}
+
+
+# The fast reader of simple front matter must give what PyYAML gives, or
+# nothing (and leave the front matter to PyYAML). Values are drawn from what
+# desks type and from what YAML treats specially: indicators, quotes, colons,
+# hashes, spaces, tabs, other line breaks, invisible characters, words YAML
+# reads as null or booleans.
+YAML_SPECIAL = list(":-[]{}#&*!|>'\"%@`,?~ \t\r\x85\u2028\u3000\xa0\ufeff\u200b\x00") + list("标题ab1 ")
+yaml_value = st.one_of(
+    st.sampled_from(
+        ["yes", "No", "off", "y", "~", "null", "NULL", "", "2025-01-21", "A01", "01", "3", "-1", "0x1F", "1e3",
+         "[a, b]", "[莫昌伟, 薛军]", "[ a ,b ]", "[a,]", "[a,,b]", "[]", "[ ]", "[~, null]", "[a, [b]]", "[a b, c-d]",
+         "'it''s'", "''", "'", "'a' b'", "' 空 '", "'a'''", "\"quoted\"", "&x a", "*x", "!!str yes", "|", "> a",
+         "a: b", "a:b", "a:", "a #b", "a#b", "#c", "- a", "-a", "? a", "%a", "@a", "a\tb", "a\u2028b", "<<", "="]
+    ),
+    st.text(alphabet=st.sampled_from(YAML_SPECIAL), max_size=12),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    desk_text,
+)
+yaml_key = st.one_of(
+    st.sampled_from([*FRONT_MATTER_KEYS, "reporters", "x", "Title", "_k", "k1", "null", "yes"]),
+    st.sampled_from(["1x", "a b", "a-b", "题", " title", "title ", "?", "-", "'t'", ""]),
+)
+yaml_line = st.tuples(
+    yaml_key,
+    st.sampled_from([": ", ":  ", ":", " : ", ":\t", ": \t"]),
+    yaml_value,
+    st.sampled_from(["", " ", "  ", "\t", " # note"]),
+    st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]),
+)
+
+
+def _agreed(entries: list[Entry]) -> list[object]:
+    """Entries with every tag resolved, as PyYAML resolves it."""
+
+    def node(value: object) -> object:
+        if isinstance(value, Scalar):
+            return ("scalar", value.value, value.line, tag_of(value))
+        if isinstance(value, Items):
+            return ("list", value.line, [node(item) for item in value.items])
+        return value
+
+    return [(key, line, node(value)) for key, line, value in entries]
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(yaml_line, max_size=6), st.sampled_from(["", "\n", " \n", "# c\n", "  more\n"]))
+@example([("title", ": ", "标题", "", "\n"), ("reporter", ": ", "[a, b]", "", "\r\n"), ("draft", ": ", "no", "  ", "\n")], "")
+def test_simple_front_matter_reader_agrees_with_yaml(lines: list[tuple[str, str, str, str, str]], tail: str) -> None:
+    front = "".join("".join(parts) for parts in lines) + tail
+    fast = simple_entries(front, 2)
+    if fast is None:
+        return  # left to PyYAML
+    slow = yaml_entries(front, 2)
+    assert slow is not None and _agreed(fast) == _agreed(slow)
+
+
+def test_simple_front_matter_reader_takes_what_banmian_writes() -> None:
+    """The agreement above is not vacuous: common front matter is read fast."""
+    front = (
+        "title: 以懂青海爱青海兴青海的担当情怀 为现代化新青海建设建言献策\ndate: 2025-01-21\npage: A01\n"
+        "reporter: [莫昌伟, 薛军]\nrole: 特约记者\norder: 1\ndraft: false\nslug: 'x-y'\n"
+    )
+    for text in (front, front.replace("\n", "\r\n")):
+        fast, slow = simple_entries(text, 2), yaml_entries(text, 2)
+        assert fast is not None and slow is not None and _agreed(fast) == _agreed(slow)
+
+
+def _split_by_lines(text: str) -> tuple[str, int, str, int] | None:
+    """split_front_matter() by its definition: every line of the text."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return "".join(lines[1:index]), 2, "".join(lines[index + 1 :]), index + 2
+    return None
+
+
+line_piece = st.sampled_from(
+    ["---", "...", "\n", "\r", "\r\n", " ", "a", "标", "\x0b", "\x1c", "\u2028", "\x85", "---\n", "k: v\n"]
+)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(line_piece, st.integers(1, 5000).map(lambda n: " " * n)), max_size=40), st.booleans())
+def test_front_matter_is_split_as_by_every_line(pieces: list[str], fenced: bool) -> None:
+    # Long runs put the first lines' ends on either side of where the head is cut.
+    text = ("---\n" if fenced else "") + "".join(pieces)
+    assert split_front_matter(text) == _split_by_lines(text)
 
 
 # -- conversion ---------------------------------------------------------------------------
