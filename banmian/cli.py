@@ -148,9 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def report(problems: Sequence[Problem], stream: TextIO = sys.stderr) -> None:
+def report(problems: Sequence[Problem], stream: TextIO | None = None) -> None:
     for problem in problems:
-        print(problem, file=stream)
+        print(problem, file=stream or sys.stderr)  # sys.stderr as it is now, not at import
 
 
 class ProgressBar:
@@ -179,12 +179,31 @@ class ProgressBar:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    source = args.source
+    output = args.output or source / "site"
+    started = time.perf_counter()
+    inputs = None
+    if not args.no_cache:
+        # Before the pipeline is imported: a site already up to date is all
+        # a no-change rebuild has to find out.
+        from .uptodate import inputs_digest, up_to_date
+
+        inputs = inputs_digest(source.resolve(), output.resolve(), (args.drafts, args.base_url))
+        stamp = up_to_date(source.resolve(), output.resolve(), inputs)
+        if stamp is not None:
+            seconds = time.perf_counter() - started
+            report(stamp.warnings)
+            if args.timings:
+                print(f"  {'up to date':<18} {seconds:7.2f} s", file=sys.stderr)
+            if not args.quiet:
+                print(summary(stamp.articles, 0, stamp.files, seconds, output.resolve()), file=sys.stderr)
+            return 0
+
     from .pipeline import BuildOptions, build
 
-    source = args.source
     options = BuildOptions(
         source=source,
-        output=args.output or source / "site",
+        output=output,
         drafts=args.drafts,
         base_url=args.base_url,
         jobs=args.jobs,
@@ -200,17 +219,21 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"build failed: {count} problem(s); the previous site was left as it was", file=sys.stderr)
         return 1
     bar.close()
+    if inputs is not None and result.published is not None:
+        from .uptodate import save_stamp
+
+        save_stamp(source.resolve(), inputs, result.published, result.articles, result.written + result.unchanged, result.warnings)
     report(result.warnings)
     if args.timings:
         for stage, seconds in result.stages:
             print(f"  {stage:<18} {seconds:7.2f} s", file=sys.stderr)
     if not args.quiet:
-        print(
-            f"built {result.articles} articles: {result.written} files written, "
-            f"{result.unchanged} unchanged, in {result.seconds:.2f} s → {result.output}",
-            file=sys.stderr,
-        )
+        print(summary(result.articles, result.written, result.unchanged, result.seconds, result.output), file=sys.stderr)
     return 0
+
+
+def summary(articles: int, written: int, unchanged: int, seconds: float, output: Path) -> str:
+    return f"built {articles} articles: {written} files written, {unchanged} unchanged, in {seconds:.2f} s → {output}"
 
 
 def run_check(args: argparse.Namespace) -> int:

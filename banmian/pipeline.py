@@ -34,7 +34,7 @@ from .resolve import resolve
 from .slugs import slugify, warm_up
 from .search import search_files
 from .sitemap import sitemap_files
-from .write import OutputLocked, OutputTree, Written
+from .write import FolderId, OutputLocked, OutputTree, Written
 
 THEME_ROOT = Path(__file__).resolve().parent.parent
 # Below this many pages a worker pool costs more than it saves.
@@ -68,6 +68,7 @@ class BuildResult:
     warnings: tuple[Problem, ...]
     output: Path
     stages: tuple[tuple[str, float], ...] = ()  # where the time went, for --timings
+    published: FolderId | None = None  # the output folder as this build left it
 
 
 class Stopwatch:
@@ -449,6 +450,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         warnings=tuple(p for p in loaded.problems if p.severity == "warning"),
         output=options.output,
         stages=tuple(watch.laps),
+        published=tree.state.published if tree.state is not None else None,
     )
 
 

@@ -197,7 +197,7 @@ class OutputTree:
         """Take the spare as the staging folder when it can be trusted, else start empty."""
         self._clear_stale_staging()
         state = self.state
-        self._published_known = state is not None and state.published is not None and _folder_id(self._output) == state.published
+        self._published_known = state is not None and state.published is not None and folder_id(self._output) == state.published
         if self._published_known and state is not None and state.spare_token and _read_token(self.spare) == state.spare_token:
             # Renamed before the first change: a build killed from here on
             # leaves a staging folder, which is cleared, never a half-updated spare.
@@ -310,7 +310,7 @@ class OutputTree:
             os.rename(self.staging, self.output)
             token, spare = self._first_spare()
         self.swapped = True
-        self.state = TreeState(_folder_id(self._output), token, spare)
+        self.state = TreeState(folder_id(self._output), token, spare)
 
     def _nothing_changed(self) -> bool:
         return _same_files(self.manifest, self.previous) and _same_files(self.manifest, self._held)
@@ -451,7 +451,7 @@ def _copy_groups(names: Iterable[str], manifest: Mapping[str, Written], count: i
     return [group for group in groups if group]
 
 
-def _folder_id(path: str) -> FolderId | None:
+def folder_id(path: str) -> FolderId | None:
     try:
         stat = os.stat(path)
     except OSError:
