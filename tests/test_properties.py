@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from banmian.load import (
     tag_of,
     yaml_entries,
 )
-from banmian.slugs import SLUG_MAX, slugify, with_suffix
+from banmian.slugs import SLUG_MAX, _ascii_fold, slugify, with_suffix
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -60,6 +61,14 @@ def test_suffixed_slug_stays_a_slug(title: str, n: int) -> None:
     suffixed = with_suffix(slugify(title), n)
     assert SLUG.match(suffixed) and len(suffixed) <= SLUG_MAX
     assert suffixed.endswith(f"-{n}")
+
+
+@SETTINGS
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+@example("Café Ⅻ ﬁ ñ 重庆 e\u0301 \u302a")
+def test_ascii_fold_drops_exactly_the_combining_marks(text: str) -> None:
+    decomposed = unicodedata.normalize("NFKD", text)
+    assert _ascii_fold(text) == "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 # -- front matter --------------------------------------------------------------------------
