@@ -115,7 +115,9 @@ def _parse(data: Any, shown: str, text: str) -> tuple[Record, list[Problem]]:
         return EMPTY, [Problem(shown, 1, 'the record of published URLs must be {"version": 1, "articles": {…}}')]
     problems: list[Problem] = []
     entries: dict[str, Entry] = {}
-    for identity, raw in sorted(data["articles"].items()):
+    listed = data["articles"]
+    for identity in sorted(listed):  # keys alone: they are unique, and sort faster than pairs
+        raw = listed[identity]
         entry = _entry(raw)
         if entry is None:
             # The line is looked up only for a bad entry: finding it for
@@ -190,11 +192,15 @@ def plan(record: Record, site: Site) -> Plan:
 
     entries: dict[str, Entry] = {}
     moved_now: list[Moved] = []
-    for identity, article in sorted(articles.items()):
+    for identity in sorted(articles):
+        article = articles[identity]
         old = record.entries.get(matched.get(identity, ""))
         path = path_of(article)
         if old is None:
             entries[identity] = Entry(path, article.title)
+            continue
+        if old.path == path and old.title == article.title and not old.previous:
+            entries[identity] = old  # the common case: nothing moved (and equal records compare fast)
             continue
         history = [*old.previous, old.path] if old.path != path else list(old.previous)
         if old.path != path:
@@ -206,9 +212,9 @@ def plan(record: Record, site: Site) -> Plan:
 
     claimed = _claim_previous(entries)
     redirects = tuple(
-        Moved(old_path, entry.path, entry.title, identity)
-        for identity, entry in sorted(claimed.items())
-        for old_path in entry.previous
+        Moved(old_path, claimed[identity].path, claimed[identity].title, identity)
+        for identity in sorted(identity for identity, entry in claimed.items() if entry.previous)
+        for old_path in claimed[identity].previous
     )
     gone = set(record.entries) - set(matched.values())
     problems = tuple(_disappearing(record, sorted(gone), live_paths, articles))
@@ -224,7 +230,7 @@ def _match(record: Record, articles: Mapping[str, Article]) -> dict[str, str]:
     """
     matched = {identity: identity for identity in articles if identity in record.entries}
     orphans = {identity: e for identity, e in record.entries.items() if identity not in articles}
-    newcomers = [identity for identity in sorted(articles) if identity not in record.entries]
+    newcomers = sorted(identity for identity in articles if identity not in record.entries)
     keys = (
         lambda e: e.path,
         lambda e: (e.path.split("/", 1)[0], e.title),
@@ -258,11 +264,13 @@ def _claim_previous(entries: Mapping[str, Entry]) -> dict[str, Entry]:
     first keeps it, so the answer is at least stable.
     """
     owner: dict[str, str] = {}
-    for identity, entry in sorted(entries.items()):
-        for old_path in entry.previous:
+    for identity in sorted(identity for identity, entry in entries.items() if entry.previous):
+        for old_path in entries[identity].previous:
             owner.setdefault(old_path, identity)
     return {
         identity: Entry(entry.path, entry.title, tuple(p for p in entry.previous if owner[p] == identity))
+        if entry.previous
+        else entry
         for identity, entry in entries.items()
     }
 

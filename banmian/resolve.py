@@ -15,6 +15,7 @@ from .model import (
     ArticleNav,
     ArticleSource,
     Edition,
+    FrozenMap,
     Issue,
     IssueMeta,
     Link,
@@ -30,9 +31,18 @@ from .slugs import slugify, with_suffix
 SITE_PAGES = ("home", "archive", "search", "sections", "feed", "atom")
 
 
-def edition_urls(paper: Newspaper, path: str) -> Mapping[str, str]:
-    """The site path of one document in every edition (path is edition-relative)."""
-    return frozen_map({e.code: f"{paper.base_path}{e.path}/{path}" for e in paper.editions})
+class EditionUrls:
+    """The site path of one document in every edition, from its edition-relative path.
+
+    Each edition's prefix is made once: base_path is worked out from the
+    base URL on every reading, and a build asks for thousands of URLs.
+    """
+
+    def __init__(self, paper: Newspaper) -> None:
+        self.prefixes = tuple((e.code, f"{paper.base_path}{e.path}/") for e in paper.editions)
+
+    def __call__(self, path: str) -> Mapping[str, str]:
+        return FrozenMap({code: prefix + path for code, prefix in self.prefixes})
 
 
 def site_urls(paper: Newspaper) -> dict[str, Mapping[str, str]]:
@@ -44,7 +54,8 @@ def site_urls(paper: Newspaper) -> dict[str, Mapping[str, str]]:
         "feed": "feed.xml",
         "atom": "atom.xml",
     }
-    urls = {name: edition_urls(paper, path) for name, path in paths.items()}
+    edition_urls = EditionUrls(paper)
+    urls = {name: edition_urls(path) for name, path in paths.items()}
     urls["root"] = frozen_map({e.code: paper.base_path for e in paper.editions})
     urls["issues_json"] = frozen_map({e.code: f"{paper.base_path}issues.json" for e in paper.editions})
     urls["static"] = frozen_map({e.code: f"{paper.base_path}static/" for e in paper.editions})
@@ -66,6 +77,7 @@ def resolve(
     """slug_cache (title → slug) is read and filled: pinyin is slow to load."""
     problems: list[Problem] = []
     cache = slug_cache if slug_cache is not None else {}
+    edition_urls = EditionUrls(paper)
 
     def slug_of(title: str) -> str:
         slug = cache.get(title)
@@ -85,7 +97,7 @@ def resolve(
         meta = issue_meta.get(date)
         by_page = by_date[date]
         pages = [
-            _page(paper, date, code, by_page[code], meta, problems, slug_of)
+            _page(paper, edition_urls, date, code, by_page[code], meta, problems, slug_of)
             for code in sorted(by_page, key=page_sort_key)
         ]
         issues.append(
@@ -93,7 +105,7 @@ def resolve(
                 date=date,
                 number=meta.number if meta else "",
                 pages=tuple(pages),
-                urls=edition_urls(paper, f"{date.isoformat()}/"),
+                urls=edition_urls(f"{date.isoformat()}/"),
                 key=date.isoformat(),
             )
         )
@@ -112,6 +124,7 @@ def resolve(
 
 def _page(
     paper: Newspaper,
+    edition_urls: EditionUrls,
     date: dt.date,
     code: str,
     sources: Sequence[ArticleSource],
@@ -134,7 +147,7 @@ def _page(
             src=src,
             slug=slug,
             key=f"{key}/{slug}",
-            urls=edition_urls(paper, f"{key}/{slug}/"),
+            urls=edition_urls(f"{key}/{slug}/"),
             date=date,
             page_code=code,
         )
@@ -148,7 +161,7 @@ def _page(
         image=page_meta.image,
         pdf=page_meta.pdf,
         articles=articles,
-        urls=edition_urls(paper, f"{key}/"),
+        urls=edition_urls(f"{key}/"),
         key=key,
     )
 
@@ -195,11 +208,13 @@ def _navigation(paper: Newspaper, issues: Sequence[Issue], problems: list[Proble
         pages = {p.code: p for p in issue.pages}
         ordered = issue.articles
         for index, article in enumerate(ordered):
+            src = article.src
+            # Most articles are not continued: no call to find out.
             nav[article.key] = ArticleNav(
                 prev=ordered[index - 1] if index > 0 else None,
                 next=ordered[index + 1] if index + 1 < len(ordered) else None,
-                continued_to=_jump(article, pages, "to", problems),
-                continued_from=_jump(article, pages, "from", problems),
+                continued_to=_jump(article, pages, "to", problems) if src.continued_to else None,
+                continued_from=_jump(article, pages, "from", problems) if src.continued_from else None,
             )
     return frozen_map(nav)  # type: ignore[arg-type]
 
