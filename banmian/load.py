@@ -109,9 +109,21 @@ def content_entries(root: Path) -> Iterator[tuple[str, os.stat_result | OSError]
     yield from walk(str(root))
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+def _read(path: str, size: int) -> bytes:
+    """The file's bytes; size (from its stat) lets one read call take them
+    all, without a buffered file object per file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        # It grew since its stat: read on to its end.
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 Parsed = tuple[ArticleSource | None, tuple[Problem, ...]]
@@ -173,14 +185,14 @@ def load_content(
                 digest = known[3]
                 raw = None
             else:
-                raw = _read(path)
+                raw = _read(path, stat.st_size)
                 digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
             key = f"{shown}:{digest}"
             result = cache.get(key) if cache else None
             if result is not None and result[0] is not None and result[0].body == BODY_LEFT_OUT and digest not in rendered:
                 result = None
             if result is None:
-                pending.append((_read(path) if raw is None else raw, shown, digest))
+                pending.append((_read(path, stat.st_size) if raw is None else raw, shown, digest))
         except OSError as exc:
             found.append(Problem(shown, None, f"cannot read: {exc.strerror}"))
             continue

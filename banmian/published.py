@@ -308,8 +308,9 @@ def plan_remembered(source: Path, site: Site, memo: dict[str, Any]) -> tuple[Pla
         file_key: tuple[int, ...] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     except OSError:
         file_key = ()
+    # Each article's file, key and title: what its identity, path and title are made from.
     articles_key = hashlib.blake2b(
-        repr([(identity_of(a), path_of(a), a.title) for a in site.articles]).encode("utf-8"), digest_size=16
+        repr([(a.src.file, a.key, a.src.title) for a in site.articles]).encode("utf-8"), digest_size=16
     ).digest()
     if memo.get("key") == (file_key, articles_key):
         redirects, moved_now, problems = memo["plan"]

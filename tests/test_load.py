@@ -1,7 +1,7 @@
 import datetime as dt
 from pathlib import Path
 
-from banmian.load import content_files, load_content, parse_article
+from banmian.load import _read, content_files, load_content, parse_article
 
 
 def parse(text: str, name: str = "content/2025-01-21/A01/x.md"):  # type: ignore[no-untyped-def]
@@ -157,3 +157,11 @@ def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
     (folder / "loop").symlink_to(tmp_path / "content")
     files = list(content_files(tmp_path / "content"))
     assert [Path(p).name for p in files] == ["a.md"]
+
+
+def test_read_takes_the_whole_file_even_if_it_grew_since_its_stat(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_bytes(b"x" * 100_000)
+    assert _read(str(path), 10) == b"x" * 100_000
+    assert _read(str(path), 100_000) == b"x" * 100_000
+    assert _read(str(path), 200_000) == b"x" * 100_000
