@@ -18,6 +18,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FALLBACK_SLUG = "wenzhang"
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_HAN_WORD = re.compile(f"{_HAN.pattern}+")
 _ALNUM_RUN = re.compile(r"[a-z0-9]+")
 
 
@@ -48,23 +49,22 @@ def _split_compound(word: str) -> list[str]:
     jieba keeps 银行行长 or 中国联通 whole; a reader expects yinhang-hangzhang
     and zhongguo-liantong. Split only when dictionary words cover it exactly.
     """
-    if len(word) < 4 or not all(_HAN.match(c) for c in word):
+    if len(word) < 4 or not _HAN_WORD.fullmatch(word):
         return [word]
     jieba = _segmenter()
-
-    @lru_cache(maxsize=None)
-    def cover(start: int) -> tuple[str, ...] | None:
-        if start == len(word):
-            return ()
+    # covers[start]: word[start:] as two- and three-character dictionary
+    # words, preferring a two-character word at each step, or None. Filled
+    # from the end, so each is worked out once (a memoised recursion made a
+    # cache per call, costlier than the words it split).
+    covers: list[tuple[str, ...] | None] = [None] * (len(word) + 1)
+    covers[len(word)] = ()
+    for start in range(len(word) - 2, -1, -1):
         for size in (2, 3):  # prefer two-character words, the common case
-            piece = word[start : start + size]
-            if len(piece) == size and jieba.has_word(piece):
-                rest = cover(start + size)
-                if rest is not None:
-                    return (piece, *rest)
-        return None
-
-    parts = cover(0)
+            rest = covers[start + size] if start + size <= len(word) else None
+            if rest is not None and jieba.has_word(word[start : start + size]):
+                covers[start] = (word[start : start + size], *rest)
+                break
+    parts = covers[0]
     return list(parts) if parts else [word]
 
 

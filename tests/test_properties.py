@@ -21,7 +21,7 @@ from banmian.load import (
     tag_of,
     yaml_entries,
 )
-from banmian.slugs import SLUG_MAX, _ascii_fold, slugify, with_suffix
+from banmian.slugs import _HAN, SLUG_MAX, _ascii_fold, _segmenter, _split_compound, slugify, with_suffix
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,6 +69,42 @@ def test_suffixed_slug_stays_a_slug(title: str, n: int) -> None:
 def test_ascii_fold_drops_exactly_the_combining_marks(text: str) -> None:
     decomposed = unicodedata.normalize("NFKD", text)
     assert _ascii_fold(text) == "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _split_by_recursion(word: str) -> list[str]:
+    """_split_compound() by its definition: a depth-first search, two-character words first."""
+    if len(word) < 4 or not all(_HAN.match(c) for c in word):
+        return [word]
+    jieba = _segmenter()
+
+    def cover(start: int) -> tuple[str, ...] | None:
+        if start == len(word):
+            return ()
+        for size in (2, 3):
+            piece = word[start : start + size]
+            if len(piece) == size and jieba.has_word(piece):
+                rest = cover(start + size)
+                if rest is not None:
+                    return (piece, *rest)
+        return None
+
+    parts = cover(0)
+    return list(parts) if parts else [word]
+
+
+# Dictionary words and single characters, so that many compounds can be split.
+compound_piece = st.sampled_from(
+    ["银行", "行长", "中国", "联通", "重庆", "长江", "经济", "经济带", "发展", "青海湖", "头发", "干部", "乐队",
+     "绿色", "算力", "女足", "人民", "代表", "大会", "长", "行", "的", "a"]
+)
+
+
+@SETTINGS
+@given(st.lists(compound_piece, max_size=6).map("".join))
+@example("银行行长")
+@example("中国联通")
+def test_compounds_split_as_by_their_definition(word: str) -> None:
+    assert _split_compound(word) == _split_by_recursion(word)
 
 
 # -- front matter --------------------------------------------------------------------------
