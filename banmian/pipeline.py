@@ -271,6 +271,19 @@ def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int]:
     return tree.manifest, tree.written, tree.unchanged
 
 
+def _even_chunks(page_jobs: Sequence[Job], indices: Sequence[int], count: int) -> list[list[int]]:
+    """count chunks of about equal cost: each holds a run of every edition's
+    pages. A converted edition's page costs twice a source page, so chunks
+    cut from the job list in order would leave the costly ones to the end,
+    one worker finishing them while the other idles. Runs stay contiguous:
+    consecutive pages share the lines the converter remembers."""
+    by_edition: dict[str, list[int]] = {}
+    for index in indices:
+        by_edition.setdefault(page_jobs[index].edition, []).append(index)
+    parts = [_chunks(mine, count) for mine in by_edition.values()]
+    return [[index for part in parts if n < len(part) for index in part[n]] for n in range(max(map(len, parts)))]
+
+
 def render_pages(
     renderer: Renderer,
     tree: OutputTree,
@@ -290,7 +303,7 @@ def render_pages(
     # incremental build then starts no worker pool for the few pages left.
     indices = [n for n, job in enumerate(page_jobs) if not tree.reuse(job.path, job.fingerprint)]
     parallel = jobs > 1 and len(indices) > PARALLEL_THRESHOLD
-    chunks = _chunks(indices, jobs * 8 if parallel else max(1, len(indices) // 200))
+    chunks = _even_chunks(page_jobs, indices, jobs * 8) if parallel else _chunks(indices, max(1, len(indices) // 200))
     done = len(page_jobs) - len(indices)
     collected = []
 

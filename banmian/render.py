@@ -237,6 +237,7 @@ class Renderer:
             for issue in self.issues
         }
         self.origin = self.paper.base_url[: len(self.paper.base_url) - len(self.paper.base_path)]
+        self._edition_contexts = {code: self._edition_context(code) for code in self.editions}
 
     # -- the job list ----------------------------------------------------------
     def jobs(self) -> Iterator[Job]:
@@ -304,23 +305,9 @@ class Renderer:
     def _common(self, edition: Edition, doc_urls: Mapping[str, str] | None, title: str, issue: Issue | None) -> dict[str, Any]:
         paper = self.paper
         ed = edition.code
-        urls = {name: u[ed] for name, u in self.site.urls.items()}
-        context: dict[str, Any] = {
-            "paper": paper,
-            "edition": edition,
-            "editions": paper.editions,
-            "lang": ed,
-            "title": title,
-            "urls": urls,
-            "static": urls["static"],
-            "serving": self.serving,
-            "feed_url": urls["feed"],
-            "atom_url": urls["atom"],
-            "issue": issue,
-            "alternates": [],
-            "switch": [(e, self.site.urls["home"][e.code]) for e in paper.editions],
-            "canonical": None,
-        }
+        context = dict(self._edition_contexts[ed])
+        context["title"] = title
+        context["issue"] = issue
         if doc_urls is not None:
             context["alternates"] = [(e.code, self.absolute(doc_urls[e.code])) for e in paper.editions]
             context["x_default"] = self.absolute(doc_urls[paper.default_edition])
@@ -336,6 +323,25 @@ class Renderer:
                 strip=[(p.code, p.name, p.urls[ed], p.key) for p in issue.pages],
             )
         return context
+
+    def _edition_context(self, ed: str) -> Mapping[str, Any]:
+        """What every page of an edition shows alike: made once, copied per page."""
+        paper = self.paper
+        urls = {name: u[ed] for name, u in self.site.urls.items()}
+        return {
+            "paper": paper,
+            "edition": self.editions[ed],
+            "editions": paper.editions,
+            "lang": ed,
+            "urls": urls,
+            "static": urls["static"],
+            "serving": self.serving,
+            "feed_url": urls["feed"],
+            "atom_url": urls["atom"],
+            "alternates": [],
+            "switch": [(e, self.site.urls["home"][e.code]) for e in paper.editions],
+            "canonical": None,
+        }
 
     def _issue_context(self, edition: Edition, key: str) -> dict[str, Any]:
         issue = self.issues[self.issue_index[key]]
