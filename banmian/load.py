@@ -242,7 +242,7 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
     # is a line of the whole text's split (a line cut short, or a "\r" cut
     # from its "\n", can only be the last), and the lines with their ends
     # add up to the text, so the body is all that follows the closing line.
-    size = 2048
+    size = 512  # a front matter is a few hundred characters; a longer one takes another pass
     while True:
         whole = size >= len(text)
         lines = text[:size].splitlines(keepends=True)
