@@ -22,7 +22,7 @@ size. Document ids are in date order (new issues append), and every file is
 a pure function of its content, so an edit rewrites only the files it touches.
 
 How it is built: from nothing, the documents are split in ranges, one per
-free core; each range is tokenised, inverted and its doc files made in its own
+core; each range is tokenised, inverted and its doc files made in its own
 process, and the main process joins the ranges' postings (ids only grow from
 range to range, so joining is concatenating). Later builds change the index
 by difference (see _update); the build cache keeps no per-article terms: the
@@ -38,7 +38,6 @@ import os
 import pickle
 import re
 import signal
-import sys
 import unicodedata
 import zlib
 from array import array
@@ -678,23 +677,10 @@ PARALLEL_DOCS = 400
 
 
 def _shares(count: int, jobs: int | None) -> int:
-    """Into how many processes work on `count` documents is split (jobs: at most; None: a free core each)."""
+    """Into how many processes work on `count` documents is split (jobs: at most; None: a core each)."""
     if not hasattr(os, "fork"):
         return 1
-    return max(1, min(jobs or _free_cores(), count // PARALLEL_DOCS))
-
-
-def _free_cores() -> int:
-    """The cores that no worker process of this one keeps busy.
-
-    A build indexes while its pool of workers renders pages: a forked share
-    would only take a core from them, and its overhead (copy-on-write faults,
-    its part pickled back, the merge) is then CPU time the build loses.
-    """
-    # Not imported: no pool of workers is running (it is what starts them).
-    multiprocessing = sys.modules.get("multiprocessing")
-    busy = len(multiprocessing.active_children()) if multiprocessing is not None else 0
-    return max(1, _cores() - busy)
+    return max(1, min(jobs or _cores(), count // PARALLEL_DOCS))
 
 
 def _run_forked(tasks: Sequence[Callable[[], object]], fork: bool = True) -> list[object]:
@@ -1078,7 +1064,8 @@ def search_files(
     """Every file of the search index, paths relative to the output root.
 
     jobs: how many processes indexing from nothing may use (None: one per
-    core that the caller's worker processes leave free; see _free_cores).
+    core). A caller whose own workers keep the cores busy meanwhile passes 1:
+    forked shares then only add their overhead (pickling, copy-on-write).
     """
     paper = site.paper
     docs = documents(site, bodies)

@@ -352,23 +352,6 @@ def test_forked_shares_give_the_bytes_of_one_process(tmp_path: Path, monkeypatch
     assert _search_bytes(tmp_path / "shared") == _search_bytes(tmp_path / "alone")
 
 
-def test_shares_leave_the_cores_of_running_workers_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    import multiprocessing
-
-    monkeypatch.setattr(search, "_cores", lambda: 2)
-    assert search._shares(100 * search.PARALLEL_DOCS, None) == 2
-    stop = multiprocessing.get_context("fork").Event()
-    worker = multiprocessing.get_context("fork").Process(target=stop.wait)
-    worker.start()
-    try:
-        assert search._shares(100 * search.PARALLEL_DOCS, None) == 1  # a page worker has the other core
-        assert search._shares(100 * search.PARALLEL_DOCS, 2) == 2  # asked for: given
-    finally:
-        stop.set()
-        worker.join()
-    assert search._shares(100 * search.PARALLEL_DOCS, None) == 2
-
-
 def test_a_failed_child_has_its_task_run_again_here() -> None:
     parent = os.getpid()
 
