@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Container, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Container, Iterator, Mapping, NamedTuple, Sequence
 
 import yaml
 
@@ -131,11 +131,6 @@ Parsed = tuple[ArticleSource | None, tuple[Problem, ...]]
 BODY_LEFT_OUT = "\x00(body in the rendered-body cache)"
 
 
-# Parses a batch of (raw bytes, shown path, digest); a caller with many files
-# to parse passes one that spreads them over worker processes.
-ParseMany = Callable[[Sequence[tuple[bytes, str, str]]], Iterable[Parsed]]
-
-
 def parse_many(batch: Sequence[tuple[bytes, str, str]]) -> list[Parsed]:
     results: list[Parsed] = []
     for raw, shown, digest in batch:
@@ -149,7 +144,6 @@ def load_content(
     cache: Mapping[str, Parsed] | None = None,
     stats: dict[str, tuple[int, int, int, str]] | None = None,
     rendered: Container[str] = (),
-    parse: ParseMany = parse_many,
 ) -> Content:
     """Read every article and issue.toml under source/content.
 
@@ -198,7 +192,7 @@ def load_content(
             continue
         found.append((key, result))
         fresh_stats[shown] = (stat.st_mtime_ns, stat.st_size, stat.st_ino, digest)
-    fresh = iter(parse(pending) if pending else ())
+    fresh = iter(parse_many(pending))
     articles: list[ArticleSource] = []
     parsed: dict[str, Parsed] = {}
     for item in found:

@@ -137,14 +137,6 @@ def slugify(title: str, limit: int = SLUG_MAX) -> str:
     return _truncate(parts, limit)
 
 
-def warm_up() -> None:
-    """Load the segmenter's dictionary and the pinyin tables now (about 0.4 s
-    of CPU), e.g. while worker processes do other work, or before they fork
-    so that they need not load their own copies."""
-    _segmenter()
-    _pinyin()("重庆")
-
-
 def is_valid_slug(slug: str) -> bool:
     return len(slug) <= SLUG_MAX and bool(SLUG_PATTERN.match(slug))
 
