@@ -699,13 +699,17 @@ def _run_forked(tasks: Sequence[Callable[[], object]], fork: bool = True) -> lis
             children.append(_fork(task))
         results = [tasks[0]()]
         for task, (pid, read) in zip(tasks[1:], children):
-            data = b""
+            result: object = _NOTHING
             if pid:
                 with os.fdopen(read, "rb") as pipe:
-                    data = pipe.read()
-                _, status = os.waitpid(pid, 0)
-                data = data if status == 0 else b""
-            results.append(pickle.loads(data) if data else task())
+                    # Unpickled as it arrives: the whole pickle (tens of MB)
+                    # is never held, nor copied as the read grows. A child
+                    # that failed midway left it cut short: it does not load.
+                    with suppress(EOFError, pickle.UnpicklingError):
+                        result = pickle.load(pipe)
+                _, status = os.waitpid(pid, 0)  # the pipe is closed: a child still writing stops
+                result = result if status == 0 else _NOTHING
+            results.append(task() if result is _NOTHING else result)
         children.clear()
         return results
     finally:
@@ -716,6 +720,9 @@ def _run_forked(tasks: Sequence[Callable[[], object]], fork: bool = True) -> lis
                 with suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
+
+
+_NOTHING = object()  # no result came from a child
 
 
 def _fork(task: Callable[[], object]) -> tuple[int, int]:

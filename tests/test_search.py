@@ -363,6 +363,16 @@ def test_a_failed_child_has_its_task_run_again_here() -> None:
     assert search._run_forked([lambda: 1, task, lambda: 3]) == [1, 7, 3]
 
 
+def test_a_child_that_fails_while_sending_has_its_task_run_again_here() -> None:
+    parent = os.getpid()
+
+    def task() -> list[object]:
+        # In the child the lambda cannot be pickled: the megabyte before it is sent, then the child fails.
+        return [b"x" * 1_000_000, (lambda: 0) if os.getpid() != parent else 0]
+
+    assert search._run_forked([lambda: 1, task]) == [1, [b"x" * 1_000_000, 0]]
+
+
 def test_the_cached_index_is_about_the_size_of_its_files(tmp_path: Path) -> None:
     """No per-article terms in the build cache: an edited article's are read back from its doc file."""
     source = tmp_path / "paper"
