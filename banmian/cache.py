@@ -21,7 +21,7 @@ from typing import Any, Container, Iterator, MutableMapping
 from . import code_digest
 from .errors import Problem
 from .model import SOURCE_FIELDS, ArticleSource, Body, restore_source
-from .write import Written, pack_manifest, unpack_manifest
+from .write import TreeState, Written, pack_manifest, pack_spare, unpack_manifest, unpack_spare
 
 CACHE_DIR = ".banmian-cache"
 STATE_FILE = "state.pickle"
@@ -176,11 +176,24 @@ class BuildCache:
         state = self.__dict__.copy()
         state["sources"] = _pack_sources(self.sources)
         state["manifests"] = {key: pack_manifest(m) for key, m in self.manifests.items()}
+        trees = self.extra.get("output_trees")
+        if trees:
+            # Each spare as it differs from its output's manifest (see pack_spare).
+            state["extra"] = {**self.extra, "output_trees": {
+                key: None if tree is None else (tree.published, tree.spare_token, pack_spare(tree.spare, self.manifests.get(key, {})))
+                for key, tree in trees.items()
+            }}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state["sources"] = _unpack_sources(state["sources"])
         state["manifests"] = {key: unpack_manifest(m) for key, m in state["manifests"].items()}
+        trees = state["extra"].get("output_trees")
+        if trees:
+            state["extra"]["output_trees"] = {
+                key: None if packed is None else TreeState(packed[0], packed[1], unpack_spare(packed[2], state["manifests"].get(key, {})))
+                for key, packed in trees.items()
+            }
         self.__dict__.update(state)
 
 

@@ -125,6 +125,23 @@ def unpack_manifest(packed: PackedManifest) -> dict[str, Written]:
     )
 
 
+def pack_spare(spare: Mapping[str, Written], published: Mapping[str, Written]) -> tuple[PackedManifest, str]:
+    """The spare as it differs from the published manifest: after a rebuild
+    they differ in the files that changed, so the cache need not hold (and
+    read back) a second manifest of the whole site."""
+    differing = {path: entry for path, entry in spare.items() if published.get(path) != entry}
+    return pack_manifest(differing), "\0".join(path for path in published if path not in spare)
+
+
+def unpack_spare(packed: tuple[PackedManifest, str], published: Mapping[str, Written]) -> dict[str, Written]:
+    differing, absent = packed
+    spare = dict(published)
+    for path in absent.split("\0") if absent else ():
+        del spare[path]
+    spare.update(unpack_manifest(differing))
+    return spare
+
+
 def digest_of(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 

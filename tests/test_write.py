@@ -365,3 +365,17 @@ def test_a_first_spare_that_could_not_be_linked_is_never_trusted(tmp_path: Path,
     second = site.publish({"a.html": b"1", "b.html": b"2"})
     assert not second._from_spare and first.state is not None
     assert folder_tree(site.folder) == {"a.html": b"1", "b.html": b"2"}
+
+
+def test_a_spare_is_kept_as_its_difference_from_the_published_manifest() -> None:
+    from banmian.write import pack_spare, unpack_spare
+
+    published = {f"p/{n}.html": Written("f", f"d{n}", n, n) for n in range(50)}
+    spare = dict(published)
+    spare["p/3.html"] = Written("f", "older", 3, 1)  # changed since
+    del spare["p/7.html"]  # new in the published site
+    spare["gone.html"] = Written("", "x", 1, 1)  # removed from the published site
+    packed = pack_spare(spare, published)
+    assert unpack_spare(packed, published) == spare
+    assert len(unpack_spare(pack_spare(published, published), published)) == 50
+    assert unpack_spare(pack_spare({}, published), published) == {}
