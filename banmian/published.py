@@ -313,19 +313,20 @@ def plan_remembered(source: Path, site: Site, memo: dict[str, Any]) -> tuple[Pla
         repr([(a.src.file, a.key, a.src.title) for a in site.articles]).encode("utf-8"), digest_size=16
     ).digest()
     if memo.get("key") == (file_key, articles_key):
-        redirects, moved_now, problems = memo["plan"]
-        return Plan(None, redirects, moved_now, problems), []
+        return Plan(*memo["plan"]), []
     record, record_problems = load_record(source)
     if record_problems:
         memo.clear()
         return None, record_problems
     planned = plan(record, site)
-    unchanged = planned.record == record
+    if planned.record == record:
+        planned = Plan(None, planned.redirects, planned.moved_now, planned.problems)
+    # Remembered even when the record is to be saved: saving changes its stat
+    # (a new key), and builds that save nothing (serve, drafts) reuse the plan.
     memo.clear()
-    if unchanged:  # else the build saves the record, and its stat changes
-        memo["key"] = (file_key, articles_key)
-        memo["plan"] = (planned.redirects, planned.moved_now, planned.problems)
-    return (planned if not unchanged else Plan(None, planned.redirects, planned.moved_now, planned.problems)), []
+    memo["key"] = (file_key, articles_key)
+    memo["plan"] = (planned.record, planned.redirects, planned.moved_now, planned.problems)
+    return planned, []
 
 
 # -- output ----------------------------------------------------------------------------

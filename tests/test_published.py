@@ -229,3 +229,22 @@ def test_unchanged_urls_reuse_the_plan_and_a_hand_edited_record_is_read_again(
     result = build_site(paper, out)
     assert len(reads) == 1
     assert any("yijing-shanchu" in w.message for w in result.warnings)
+
+
+def test_the_remembered_plan_is_the_plan_whether_or_not_the_record_is_saved(paper: Path, tmp_path: Path) -> None:
+    from banmian.cache import BuildCache
+    from banmian.pipeline import load_site
+    from banmian.published import plan, plan_remembered
+
+    options = BuildOptions(source=paper, output=tmp_path / "out", drafts=True)
+    site = load_site(options, BuildCache()).site
+    memo: dict = {}
+    first, _ = plan_remembered(paper, site, memo)
+    assert first is not None and first.record is not None  # no record on disk yet: one to save
+    again, _ = plan_remembered(paper, site, memo)  # serve and drafts builds save none: same inputs, same plan
+    assert again == first
+    build_site(paper, tmp_path / "site")  # saves the record: a new stat, so planned afresh
+    record, _ = load_record(paper)
+    fresh, _ = plan_remembered(paper, site, memo)
+    assert fresh is not None and fresh.redirects == plan(record, site).redirects
+    assert fresh.record == (None if plan(record, site).record == record else plan(record, site).record)
