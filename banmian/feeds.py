@@ -40,7 +40,9 @@ NS_CONTENT = "http://purl.org/rss/1.0/modules/content/"
 
 # Characters XML 1.0 cannot carry at all (not even escaped); a stray form
 # feed from an imported page would otherwise make the whole feed unreadable.
-_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Listed, not as the complement of what XML allows: compiling that negated
+# class took a tenth of the import time of a rebuild.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # URL-bearing attributes in an article body; relative ones break in a reader.
 _URL_ATTRIBUTE = re.compile(r"""(\s(href|src|poster|srcset)\s*=\s*)("([^"]*)"|'([^']*)')""", re.I)
 _TAG = re.compile(r"<[a-zA-Z][^>]*>")

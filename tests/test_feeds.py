@@ -429,3 +429,13 @@ def _bodies(built: Built):  # type: ignore[no-untyped-def]
 
 def _converters(built: Built) -> dict[str, Converter]:
     return {e.code: Converter(e.opencc, e.code) for e in built.site.paper.editions}
+
+
+def test_the_characters_left_out_of_feeds_are_exactly_those_xml_cannot_carry() -> None:
+    from banmian.feeds import _NOT_XML
+
+    def xml_char(cp: int) -> bool:  # XML 1.0, production [2]
+        return cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0xD7FF or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp <= 0x10FFFF
+
+    for cp in [*range(0x3000), *range(0xD700, 0x10100), *range(0x10FF00, 0x110000), *range(0x1F000, 0x1F700)]:
+        assert (_NOT_XML.match(chr(cp)) is None) == xml_char(cp), hex(cp)
