@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import marshal
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import jinja2
 
@@ -122,9 +122,16 @@ def summary_of(article: Article, body: Body) -> str:
 
 # -- fingerprints ----------------------------------------------------------------
 def fingerprint(*parts: object) -> str:
+    """Digest of parts by value. marshal (version 0: no interning or reference
+    marks, so equal values give equal bytes) serialises the strings, tuples
+    and lists of a whole archive's worth of documents several times faster
+    than repr; anything it cannot take (dates, dataclasses) goes by repr."""
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
-        h.update(repr(part).encode("utf-8"))
+        try:
+            h.update(b"m" + marshal.dumps(part, 0))
+        except ValueError:
+            h.update(b"r" + repr(part).encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()
 
@@ -148,8 +155,10 @@ def issue_fingerprint(issue: Issue, prev: Issue | None, next_: Issue | None) -> 
 
 
 # -- jobs ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
+    """One page to make. A named tuple: a build lists every page of the
+    archive (35,000 at 10,000 articles) each time, even to render two."""
+
     path: str  # relative to the output folder
     fingerprint: str
     kind: str
