@@ -171,12 +171,15 @@ class BuildCache:
     manifests: dict[str, dict[str, Written]] = field(default_factory=dict)
     # free-form state of the later stages (search shards …), by stage name
     extra: dict[str, Any] = field(default_factory=dict)
+    # What only a long-running process (serve) can keep: never pickled
+    live: dict[str, Any] = field(default_factory=dict)
 
 
     def __getstate__(self) -> dict[str, Any]:
         # Thousands of article records pickled one by one cost a tenth of a
         # second each way; as columns of plain tuples a few hundredths.
         state = self.__dict__.copy()
+        del state["live"]
         state["sources"] = _pack_sources(self.sources)
         state["manifests"] = {key: pack_manifest(m) for key, m in self.manifests.items()}
         trees = self.extra.get("output_trees")
@@ -189,6 +192,7 @@ class BuildCache:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state["live"] = {}
         state["sources"] = _unpack_sources(state["sources"])
         state["manifests"] = {key: unpack_manifest(m) for key, m in state["manifests"].items()}
         trees = state["extra"].get("output_trees")

@@ -365,6 +365,10 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     loaded = load_site(options, cache)
     site = loaded.site
     theme = _theme(source, source / CACHE_DIR / "templates" if options.use_cache else None)
+    kept = cache.live.get("theme")
+    if kept is not None and kept.folders == theme.folders and kept.fingerprint == theme.fingerprint:
+        theme = kept  # serve: its templates are compiled already
+    cache.live["theme"] = theme
     # Compiling every template to check it costs more than a small rebuild:
     # only when the theme's files changed since the last good build.
     checked = cache.extra.get("theme_checked") == theme.fingerprint

@@ -209,3 +209,28 @@ def test_replaced_cache_files_are_freed_by_the_next_build_not_this_one(tmp_path:
     assert not any(p.exists() for p in aside)  # deleted on a thread by the loads and saves after
     assert len(list(folder.glob(f"{banmian.cache.SET_ASIDE}*"))) <= 1
     assert banmian.cache.load_cache(source).sources
+
+
+def test_a_cache_kept_in_memory_keeps_the_compiled_theme_until_a_template_changes(tmp_path: Path) -> None:
+    source = copy_fixture("paper", tmp_path)
+    cache = banmian.cache.BuildCache()
+    options = BuildOptions(source=source, output=tmp_path / "out", jobs=1, serving=True, use_cache=False)
+    build(options, cache=cache)
+    first = cache.live["theme"]
+    build(options, cache=cache)
+    assert cache.live["theme"] is first  # serve: templates compiled once
+    (source / "templates").mkdir()
+    (source / "templates" / "404.html").write_text(
+        '{% extends "base.html" %}{% block main %}<p>此页不在</p>{% endblock %}\n', encoding="utf-8"
+    )
+    build(options, cache=cache)
+    assert cache.live["theme"] is not first
+    assert "此页不在" in (tmp_path / "out" / "404.html").read_text(encoding="utf-8")
+    second = cache.live["theme"]
+    (source / "templates" / "404.html").write_text(  # edited in place: same folders, new digest
+        '{% extends "base.html" %}{% block main %}<p>找不到这一页</p>{% endblock %}\n', encoding="utf-8"
+    )
+    build(options, cache=cache)
+    assert cache.live["theme"] is not second
+    assert "找不到这一页" in (tmp_path / "out" / "404.html").read_text(encoding="utf-8")
+    assert "live" not in pickle.loads(pickle.dumps(cache)).__dict__ or not pickle.loads(pickle.dumps(cache)).live
