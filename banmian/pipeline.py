@@ -406,6 +406,9 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         renderer = Renderer(site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving)
         moved = published_urls.moved_list(urls_plan, site)
         stage_files = cache.extra.setdefault("stage_files", {})
+        # Stage → the output its state was published to; forgotten until this
+        # build publishes (a failed build may have moved a state past its site).
+        published_by: dict[str, str] = cache.extra.pop("stages_published", {})
 
         def other_files() -> None:
             for name, path in static_files(source):
@@ -413,13 +416,18 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
             for name, data in published_urls.redirect_pages(urls_plan, site, renderer.redirect):
                 tree.put(name, data)
             watch.lap("static+redirects")
-            for stage, stage_fp, make in extra_stages(site, bodies, renderer, cache, moved):
+            for stage, stage_fp, make, unchanged in extra_stages(site, bodies, renderer, cache, moved):
                 before = stage_files.get(stage)
                 reused = bool(stage_fp) and before is not None and before[0] == stage_fp
                 if not (reused and all(tree.reuse(path, stage_fp) for path in before[1])):
+                    # A stage's word that a file is unchanged holds only for the
+                    # output its state was last published to.
+                    # (The same set object: make() fills it as it goes.)
+                    trusted = unchanged if unchanged is not None and published_by.get(stage) == output_key else set()
                     paths = []
                     for name, data in make():
-                        tree.put(name, data, stage_fp)
+                        if not (name in trusted and tree.keep(name, stage_fp)):
+                            tree.put(name, data, stage_fp)
                         paths.append(name)
                     stage_files[stage] = (stage_fp, paths)
                 watch.lap(stage)
@@ -431,6 +439,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
         except jinja2.TemplateError as exc:
             raise ContentError(loaded.problems + [_template_problem(exc)]) from None
         tree.publish()
+        cache.extra["stages_published"] = {stage: output_key for stage in STATEFUL_STAGES}
         watch.lap("publish")
     except BaseException:
         tree.abandon()
@@ -502,12 +511,15 @@ def _remember(
 
 
 StageFiles = Callable[[], Iterable[tuple[str, bytes]]]
+# Stages that keep state between builds and can say which files it left as they were.
+STATEFUL_STAGES = ("search",)
 
 
 def extra_stages(
     site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = ()
-) -> Iterator[tuple[str, str, StageFiles]]:
-    """Files other than pages, by stage: (name, fingerprint, how to make them).
+) -> Iterator[tuple[str, str, StageFiles, set[str] | None]]:
+    """Files other than pages, by stage: (name, fingerprint, how to make them,
+    the paths the making found unchanged since its last run, or None).
 
     A stage whose fingerprint is unchanged keeps its published files without
     being run (search, when run, is incremental inside).
@@ -537,11 +549,11 @@ def extra_stages(
     yield "issues.json", listing_fp, lambda: [
         ("issues.json", issues_json(site, moved)),
         ("robots.txt", robots_txt(site.paper)),
-    ]
+    ], None
     yield "feeds", feeds_fingerprint(site, renderer.build_fp, built_at), lambda: feed_files(
         site, bodies, renderer.converters, built_at, cache.extra.setdefault("feeds", {})
-    )
-    yield "sitemap", listing_fp, lambda: sitemap_files(site, built_at)
+    ), None
+    yield "sitemap", listing_fp, lambda: sitemap_files(site, built_at), None
     # The index reads every article's file (title, body, front matter), its
     # URL and its page's name: unchanged, the stage is not even entered.
     search_fp = fingerprint(
@@ -549,7 +561,10 @@ def extra_stages(
         [(a.key, a.src.digest, a.src.file) for a in site.articles],
         [(p.key, p.name) for i in site.issues for p in i.pages],
     )
-    yield "search", search_fp, lambda: search_files(site, bodies, renderer.converters, cache.extra.setdefault("search", {}))
+    unchanged: set[str] = set()
+    yield "search", search_fp, lambda: search_files(
+        site, bodies, renderer.converters, cache.extra.setdefault("search", {}), unchanged=unchanged
+    ), unchanged
 
 
 def _template_problem(exc: jinja2.TemplateError) -> Problem:

@@ -1066,13 +1066,22 @@ class _Index:
 
 
 def search_files(
-    site: Site, bodies: Mapping[str, Body], converters: Mapping[str, Converter], state: dict, jobs: int | None = None
+    site: Site,
+    bodies: Mapping[str, Body],
+    converters: Mapping[str, Converter],
+    state: dict,
+    jobs: int | None = None,
+    unchanged: set[str] | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """Every file of the search index, paths relative to the output root.
 
     jobs: how many processes indexing from nothing may use (None: one per
     core). A caller whose own workers keep the cores busy meanwhile passes 1:
     forked shares then only add their overhead (pickling, copy-on-write).
+    unchanged: filled, before each file is yielded, with the paths whose
+    bytes are those the state held when called (the same objects: an update
+    keeps every file it does not touch), so that a caller who knows the state
+    was published need not compare them.
     """
     paper = site.paper
     docs = documents(site, bodies)
@@ -1084,6 +1093,8 @@ def search_files(
     index = state.get("index")
     if not isinstance(index, _Index) or index.setup != setup:
         index = state["index"] = _Index(setup)
+    # What the state held on the way in: files still these objects are unchanged.
+    shards_before, docs_before, chars_before = list(index.shard_bytes), list(index.docs), dict(index.char_files)
     editions = [e.code for e in paper.editions]
     lines = _input_lines(docs, editions)
     joined = _LINE.join(lines)
@@ -1100,11 +1111,21 @@ def search_files(
         index.valid = plain
         _keep_tables(state)
 
+    def same(data: bytes, before: Sequence[bytes], at: int) -> bool:
+        return at < len(before) and before[at] is data
+
     for number, data in enumerate(index.shard_bytes):
+        if unchanged is not None and same(data, shards_before, number):
+            unchanged.add(f"{ROOT}/terms/{number}.json")
         yield f"{ROOT}/terms/{number}.json", data
     for doc_id, data in enumerate(index.docs):
+        if unchanged is not None and same(data, docs_before, doc_id):
+            unchanged.add(f"{ROOT}/doc/{doc_id}.json")
         yield f"{ROOT}/doc/{doc_id}.json", data
-    yield from index.char_files.items()
+    for name, data in index.char_files.items():
+        if unchanged is not None and chars_before.get(name) is data:
+            unchanged.add(name)
+        yield name, data
     yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters, index.labels))
 
 

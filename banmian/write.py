@@ -243,6 +243,12 @@ class OutputTree:
             return False
         return self._keep_published(path, old, fingerprint)
 
+    def keep(self, path: str, fingerprint: str) -> bool:
+        """Keep the published file at path, which the caller knows holds the
+        bytes it would put there; False when there is none to keep."""
+        old = self.previous.get(path)
+        return old is not None and self._keep_published(path, old, fingerprint)
+
     def put(self, path: str, data: bytes, fingerprint: str = "") -> None:
         digest = digest_of(data)
         old = self.previous.get(path)

@@ -11,6 +11,7 @@ import pytest
 import banmian.cache
 import banmian.load
 import banmian.pipeline
+import banmian.write
 from banmian.pipeline import BuildOptions, build
 from sitekit import copy_fixture, tree_bytes
 
@@ -234,3 +235,49 @@ def test_a_cache_kept_in_memory_keeps_the_compiled_theme_until_a_template_change
     assert cache.live["theme"] is not second
     assert "找不到这一页" in (tmp_path / "out" / "404.html").read_text(encoding="utf-8")
     assert "live" not in pickle.loads(pickle.dumps(cache)).__dict__ or not pickle.loads(pickle.dumps(cache)).live
+
+
+def _edit_body(source: Path, words: str) -> None:
+    article = sorted((source / "content").rglob("*.md"))[0]
+    article.write_text(article.read_text(encoding="utf-8") + f"\n{words}\n", encoding="utf-8")
+
+
+def test_search_files_it_left_as_they_were_are_kept_not_compared(tmp_path: Path) -> None:
+    source = copy_fixture("paper", tmp_path)
+    output = tmp_path / "out"
+    build(BuildOptions(source=source, output=output, jobs=1))
+    docs = sorted((output / "search" / "doc").glob("*.json"))
+    before = {p.name: p.stat().st_ino for p in docs}
+    _edit_body(source, "据了解，青稞酒坊新添了蒸馏设备。")
+    build(BuildOptions(source=source, output=output, jobs=1))
+    after = {p.name: p.stat().st_ino for p in sorted((output / "search" / "doc").glob("*.json"))}
+    assert after.keys() == before.keys()
+    assert 0 < sum(after[n] != before[n] for n in after) < len(after)  # the edited one only
+    cold = tmp_path / "cold"
+    shutil.copytree(source, cold, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=cold, output=tmp_path / "cold-out", jobs=1, use_cache=False))
+    assert tree_bytes(output / "search") == tree_bytes(tmp_path / "cold-out" / "search")
+
+
+def test_a_search_state_that_outran_its_site_is_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # serve keeps the cache in memory: a build that fails after the search
+    # stage has moved its state past what is published.
+    source = copy_fixture("paper", tmp_path)
+    output = tmp_path / "out"
+    cache = banmian.cache.BuildCache()
+    options = BuildOptions(source=source, output=output, jobs=1, use_cache=False)
+    build(options, cache=cache)
+    _edit_body(source, "据了解，牦牛奶粉厂扩建了新车间。")
+
+    def refuse(self: object) -> None:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(banmian.write.OutputTree, "publish", refuse)
+        with pytest.raises(OSError):
+            build(options, cache=cache)
+    build(options, cache=cache)
+    cold = tmp_path / "cold"
+    shutil.copytree(source, cold, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=cold, output=tmp_path / "cold-out", jobs=1, use_cache=False))
+    assert tree_bytes(output / "search") == tree_bytes(tmp_path / "cold-out" / "search")
