@@ -186,10 +186,10 @@ def run_build(args: argparse.Namespace) -> int:
     if not args.no_cache:
         # Before the pipeline is imported: a site already up to date is all
         # a no-change rebuild has to find out.
-        from .uptodate import inputs_digest, up_to_date
+        from .uptodate import read_inputs, up_to_date
 
-        inputs = inputs_digest(source.resolve(), output.resolve(), (args.drafts, args.base_url))
-        stamp = up_to_date(source.resolve(), output.resolve(), inputs)
+        inputs = read_inputs(source.resolve(), output.resolve(), (args.drafts, args.base_url))
+        stamp = up_to_date(source.resolve(), output.resolve(), inputs.digest)
         if stamp is not None:
             seconds = time.perf_counter() - started
             report(stamp.warnings)
@@ -211,7 +211,7 @@ def run_build(args: argparse.Namespace) -> int:
     )
     bar = ProgressBar(sys.stderr, enabled=sys.stderr.isatty() and not args.quiet)
     try:
-        result = build(options, progress=bar)
+        result = build(options, progress=bar, articles=inputs.articles if inputs is not None else None)
     except ContentError as error:
         bar.close()
         report(error.problems)
@@ -222,7 +222,7 @@ def run_build(args: argparse.Namespace) -> int:
     if inputs is not None and result.published is not None:
         from .uptodate import save_stamp
 
-        save_stamp(source.resolve(), inputs, result.published, result.articles, result.written + result.unchanged, result.warnings)
+        save_stamp(source.resolve(), inputs.digest, result.published, result.articles, result.written + result.unchanged, result.warnings)
     report(result.warnings)
     if args.timings:
         for stage, seconds in result.stages:

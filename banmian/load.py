@@ -16,15 +16,14 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Container, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Container, Iterable, Mapping, NamedTuple, Sequence
 
 import yaml
 
 from .errors import Problem, did_you_mean
 from .model import PAGE_CODE, ArticleSource, IssueMeta, PageMeta, frozen_map
+from .walk import CONTENT_DIR, ISSUE_FILE, ContentEntry, content_entries
 
-CONTENT_DIR = "content"
-ISSUE_FILE = "issue.toml"
 FRONT_MATTER_KEYS = (
     "title",
     "kicker",
@@ -59,54 +58,6 @@ class Content:
     problems: tuple[Problem, ...]
     files_read: int
     parsed: Mapping[str, tuple[ArticleSource | None, tuple[Problem, ...]]] = field(default_factory=dict)
-
-
-def content_files(root: Path) -> Iterator[str]:
-    """Every Markdown file under root (as "folder/name" strings, cheaper than
-    Paths for thousands of files), following links but never in a loop."""
-    for path, _ in content_entries(root):
-        yield path
-
-
-def content_entries(root: Path) -> Iterator[tuple[str, os.stat_result | OSError]]:
-    """(path, its stat, or why it cannot be read) of every Markdown file, in order.
-
-    os.scandir gives each file's stat with the listing, where os.walk plus a
-    stat and a realpath per folder cost a third of a rebuild's loading time.
-    Folders are known by (device, inode), so a symlink loop or a folder
-    linked twice is walked once.
-    """
-    seen: set[tuple[int, int]] = set()
-
-    def walk(folder: str) -> Iterator[tuple[str, os.stat_result | OSError]]:
-        try:
-            info = os.stat(folder)
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
-        except OSError:
-            return
-        if (info.st_dev, info.st_ino) in seen:
-            return
-        seen.add((info.st_dev, info.st_ino))
-        folders = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
-            if is_dir:
-                folders.append(entry.path)
-            elif entry.name.endswith(".md"):
-                try:
-                    yield entry.path, entry.stat()
-                except OSError as exc:
-                    yield entry.path, exc
-        for path in folders:
-            yield from walk(path)
-
-    yield from walk(str(root))
 
 
 def _read(path: str, size: int) -> bytes:
@@ -144,6 +95,7 @@ def load_content(
     cache: Mapping[str, Parsed] | None = None,
     stats: dict[str, tuple[int, int, int, str]] | None = None,
     rendered: Container[str] = (),
+    entries: Iterable[ContentEntry] | None = None,
 ) -> Content:
     """Read every article and issue.toml under source/content.
 
@@ -153,7 +105,8 @@ def load_content(
     stat is unchanged is not even read; its digest is taken from last time.
     Cached records may have their Markdown body left out (the cache keeps the
     rendered body instead); such a record is used only when its digest is in
-    rendered, else the file is parsed again.
+    rendered, else the file is parsed again. entries: content_entries() of
+    source/content, when the caller has just walked it.
     """
     root = source / CONTENT_DIR
     problems: list[Problem] = []
@@ -168,7 +121,7 @@ def load_content(
     # a read error as a problem in its place.
     found: list[tuple[str, Parsed | None] | Problem] = []
     pending: list[tuple[bytes, str, str]] = []
-    for path, stat in content_entries(root):
+    for path, stat in entries if entries is not None else content_entries(root):
         count += 1
         shown = CONTENT_DIR + path[prefix:].replace(os.sep, "/")
         try:

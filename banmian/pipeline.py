@@ -27,7 +27,7 @@ from .config import CONFIG_NAME, load_config
 from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
-from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, load_content
+from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, ContentEntry, load_content
 from .model import Article, Body, Newspaper, Site
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
 from .resolve import resolve
@@ -100,8 +100,12 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def load_site(options: BuildOptions, cache: BuildCache) -> Loaded:
-    """Load and resolve; raise ContentError with every problem if it cannot build."""
+def load_site(options: BuildOptions, cache: BuildCache, articles: Iterable[ContentEntry] | None = None) -> Loaded:
+    """Load and resolve; raise ContentError with every problem if it cannot build.
+
+    articles: load.content_entries() of the source's content, when the
+    caller has just walked it (the up-to-date check).
+    """
     paper, problems = load_config(options.source)
     if paper is None:
         raise ContentError(problems)
@@ -111,7 +115,7 @@ def load_site(options: BuildOptions, cache: BuildCache) -> Loaded:
     # Articles are parsed here, not in a worker pool: parsing is cheap now
     # (0.3 s CPU at 5,000 articles), and starting workers and pickling every
     # record back cost more CPU than they saved time.
-    content = load_content(options.source, cache.sources, cache.stats, cache.bodies)
+    content = load_content(options.source, cache.sources, cache.stats, cache.bodies, articles)
     problems.extend(content.problems)
     published = [a for a in content.articles if options.drafts or not a.draft]
     if not published and not errors_in(problems):
@@ -347,7 +351,12 @@ def build_fingerprint(options: BuildOptions, paper: Newspaper, theme: Theme) -> 
     return fingerprint(code_digest(), theme.fingerprint, hashlib.blake2b(config).hexdigest(), paper, options.drafts, options.serving)
 
 
-def build(options: BuildOptions, progress: Progress | None = None, cache: BuildCache | None = None) -> BuildResult:
+def build(
+    options: BuildOptions,
+    progress: Progress | None = None,
+    cache: BuildCache | None = None,
+    articles: Iterable[ContentEntry] | None = None,
+) -> BuildResult:
     """Build the site into options.output; raise ContentError (site untouched) on bad input.
 
     cache: a BuildCache kept in memory by a long-running caller (serve); by
@@ -362,7 +371,7 @@ def build(options: BuildOptions, progress: Progress | None = None, cache: BuildC
     remembered = cache is not None or options.use_cache
     if cache is None:
         cache = load_cache(source) if options.use_cache else BuildCache()
-    loaded = load_site(options, cache)
+    loaded = load_site(options, cache, articles)
     site = loaded.site
     theme = _theme(source, source / CACHE_DIR / "templates" if options.use_cache else None)
     kept = cache.live.get("theme")

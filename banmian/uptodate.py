@@ -3,14 +3,15 @@
 A build that succeeds leaves a stamp in the build cache: a digest of every
 input it read — banmian's code, the build options, newspaper.toml, the
 templates and static files (the site's and the default theme's), the size,
-mtime and inode of every file under content/, and the bytes of the record of
-published URLs — and the identity of the output folder right after it
+mtime and inode of every article and issue.toml under content/, and the bytes
+of the record of published URLs — and the identity of the output folder right after it
 published (device, inode, ctime: every publish replaces the folder, so any
 later build that changed the site, or a hand adding or removing a file at
 its top, changes it).
 
 The next build computes the same digest before importing the pipeline (the
-templates, Markdown, OpenCC, the search index …); when it and the output
+templates, Markdown, OpenCC, the search index …), and hands the walk over
+content/ on to the load stage when it has to build; when it and the output
 folder match the stamp, the site is already the result and nothing is done.
 This is the same trust the build cache gives a file's size and mtime, taken
 for the whole site at once: a no-change rebuild of 5,000 articles then takes
@@ -28,12 +29,12 @@ from typing import Iterable, Sequence
 
 from . import code_digest
 from .errors import Problem
+from .walk import CONTENT_DIR, ISSUE_FILE, ContentEntry, content_entries
 from .write import FolderId, folder_id
 
 CACHE_DIR = ".banmian-cache"
 STAMP_NAME = "uptodate.json"
 STAMP_VERSION = 1
-CONTENT_DIR = "content"
 RECORD_NAME = ".published.json"  # written by the build itself: known by its bytes
 CONFIG_NAME = "newspaper.toml"
 THEME_ROOT = Path(__file__).resolve().parent.parent
@@ -51,8 +52,17 @@ class Stamp:
     warnings: tuple[Problem, ...]
 
 
-def inputs_digest(source: Path, output: Path, options: Sequence[object]) -> str:
-    """Digest of what a build of source into output reads, besides the URL record.
+Entries = tuple[ContentEntry, ...]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    digest: str  # of everything but the record of published URLs
+    articles: Entries  # content_entries() of this walk: the load stage need not walk again
+
+
+def read_inputs(source: Path, output: Path, options: Sequence[object]) -> Inputs:
+    """What a build of source into output reads, besides the URL record.
 
     options: the build options that change the output (drafts, base URL …).
     """
@@ -64,13 +74,28 @@ def inputs_digest(source: Path, output: Path, options: Sequence[object]) -> str:
         h.update(b"\0no config")
     for root in (source / "templates", THEME_ROOT / "templates", source / "static", THEME_ROOT / "static"):
         h.update(f"\0{root}\0".encode())
-        _digest_tree(h, str(root), skip_dot_files=True)
+        _digest_tree(h, str(root))
+    # content/: the articles as the load stage lists them, and each issue.toml.
+    content = source / CONTENT_DIR
+    articles = tuple(content_entries(content))
+    rows = [_row(path, stat) for path, stat in articles]
+    for path in sorted(content.glob(f"*/{ISSUE_FILE}")):
+        try:
+            rows.append(_row(str(path), path.stat()))
+        except OSError as exc:
+            rows.append(_row(str(path), exc))
     h.update(b"\0content\0")
-    _digest_tree(h, str(source / CONTENT_DIR), skip_dot_files=True)
-    return h.hexdigest()
+    h.update("\n".join(rows).encode("utf-8", "surrogateescape"))
+    return Inputs(h.hexdigest(), articles)
 
 
-def _digest_tree(h: "hashlib._Hash", root: str, *, skip_dot_files: bool) -> None:
+def _row(path: str, stat: "os.stat_result | OSError") -> str:
+    if isinstance(stat, OSError):
+        return f"{path}\0unreadable"
+    return f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}"
+
+
+def _digest_tree(h: "hashlib._Hash", root: str) -> None:
     """Every file below root by relative path, size, mtime and inode, in a fixed order.
 
     Folders are known by (device, inode) so that a symlink loop is walked once.
@@ -89,17 +114,17 @@ def _digest_tree(h: "hashlib._Hash", root: str, *, skip_dot_files: bool) -> None
         except OSError:
             return
         for entry in entries:
-            if skip_dot_files and entry.name.startswith("."):
+            if entry.name.startswith("."):  # as the build skips them
                 continue
             try:
                 if entry.is_dir():
                     walk(entry.path, f"{prefix}{entry.name}/")
                     continue
                 stat = entry.stat()
-            except OSError:
-                rows.append(f"{prefix}{entry.name}\0unreadable")
+            except OSError as exc:
+                rows.append(_row(f"{prefix}{entry.name}", exc))
                 continue
-            rows.append(f"{prefix}{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}")
+            rows.append(_row(f"{prefix}{entry.name}", stat))
 
     walk(root, "")
     h.update("\n".join(rows).encode("utf-8", "surrogateescape"))

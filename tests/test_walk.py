@@ -1,0 +1,25 @@
+"""The walk over content/: articles in order, dot files skipped, no loop twice."""
+
+from pathlib import Path
+
+from banmian.walk import content_entries, content_files
+
+
+def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
+    folder = tmp_path / "content" / "2025-01-21"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("x", encoding="utf-8")
+    (folder / "loop").symlink_to(tmp_path / "content")
+    files = list(content_files(tmp_path / "content"))
+    assert [Path(p).name for p in files] == ["a.md"]
+
+
+def test_articles_in_name_order_with_their_stat_and_nothing_else(tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    for name in ("2025-01-22/A01/b.md", "2025-01-21/A02/a.md", "2025-01-21/A01/z.md", "2025-01-21/issue.toml",
+                 "2025-01-21/A01/.draft.md", ".published.json", "2025-01-21/A01/photo.jpg"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x", encoding="utf-8")
+    entries = list(content_entries(root))
+    assert [p[len(str(root)) + 1 :] for p, _ in entries] == ["2025-01-21/A01/z.md", "2025-01-21/A02/a.md", "2025-01-22/A01/b.md"]
+    assert all(stat.st_size == 1 for _, stat in entries)  # type: ignore[union-attr]
