@@ -281,3 +281,21 @@ def test_a_search_state_that_outran_its_site_is_not_trusted(tmp_path: Path, monk
     shutil.copytree(source, cold, ignore=shutil.ignore_patterns(".banmian-cache"))
     build(BuildOptions(source=cold, output=tmp_path / "cold-out", jobs=1, use_cache=False))
     assert tree_bytes(output / "search") == tree_bytes(tmp_path / "cold-out" / "search")
+
+
+def test_an_upgraded_library_counts_as_a_new_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import banmian
+
+    before = banmian.code_digest()
+    (tmp_path / "opencc-99.0.0.dist-info").mkdir()
+    (tmp_path / "unrelated-1.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    banmian.code_digest.cache_clear()
+    try:
+        assert "opencc-99.0.0.dist-info" in banmian.installed_versions()
+        assert "unrelated-1.0.dist-info" not in banmian.installed_versions()
+        assert banmian.code_digest() != before
+    finally:
+        banmian.code_digest.cache_clear()
