@@ -103,7 +103,7 @@ def default_jobs() -> int:
 def load_site(options: BuildOptions, cache: BuildCache, articles: Iterable[ContentEntry] | None = None) -> Loaded:
     """Load and resolve; raise ContentError with every problem if it cannot build.
 
-    articles: load.content_entries() of the source's content, when the
+    articles: walk.content_entries() of the source's content, when the
     caller has just walked it (the up-to-date check).
     """
     paper, problems = load_config(options.source)
