@@ -23,9 +23,9 @@ from typing import Any, Container, Iterator, MutableMapping
 from . import code_digest
 from .errors import Problem
 from .model import SOURCE_FIELDS, ArticleSource, Body, restore_source
+from .walk import CACHE_DIR
 from .write import TreeState, Written, pack_manifest, pack_spare, unpack_manifest, unpack_spare
 
-CACHE_DIR = ".banmian-cache"
 STATE_FILE = "state.pickle"
 STAMP = (code_digest(), sys.version_info[:2])
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from .errors import Problem, did_you_mean
 from .model import PAGE_CODE, Edition, Newspaper, frozen_map
+from .walk import CONFIG_NAME
 
-CONFIG_NAME = "newspaper.toml"
 KNOWN_KEYS = {
     "title",
     "base_url",

@@ -33,9 +33,9 @@ from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_c
 from .resolve import resolve
 from .search import search_files
 from .sitemap import sitemap_files
+from .walk import THEME_ROOT
 from .write import FolderId, OutputLocked, OutputTree, Written
 
-THEME_ROOT = Path(__file__).resolve().parent.parent
 # Below this many pages a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 400
 # Pages rendered, then converted together: fewer OpenCC calls, bounded memory.

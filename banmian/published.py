@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from .errors import Problem
-from .load import CONTENT_DIR
 from .model import Article, Site, frozen_map
+from .walk import CONTENT_DIR, RECORD_NAME
 
-RECORD_NAME = ".published.json"
 RECORD_VERSION = 1
 # What an article path looks like; anything else in the record was not
 # written by us (a hand edit, a bad merge) and must not become a file path.

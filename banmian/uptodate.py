@@ -29,15 +29,11 @@ from typing import Iterable, Sequence
 
 from . import code_digest
 from .errors import Problem
-from .walk import CONTENT_DIR, ISSUE_FILE, ContentEntry, content_entries
+from .walk import CACHE_DIR, CONFIG_NAME, CONTENT_DIR, ISSUE_FILE, RECORD_NAME, THEME_ROOT, ContentEntry, content_entries
 from .write import FolderId, folder_id
 
-CACHE_DIR = ".banmian-cache"
 STAMP_NAME = "uptodate.json"
 STAMP_VERSION = 1
-RECORD_NAME = ".published.json"  # written by the build itself: known by its bytes
-CONFIG_NAME = "newspaper.toml"
-THEME_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""The walk over content/: which files are articles, in which order.
+"""The source folder's layout, and the walk over content/: which files are
+articles, in which order.
 
-Its own module, light to import: the up-to-date check walks content/ before
-anything heavy is imported, and hands the walk on to the load stage.
+Its own module, light to import: the up-to-date check reads the layout and
+walks content/ before anything heavy is imported, and hands the walk on to
+the load stage.
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+CONFIG_NAME = "newspaper.toml"
 CONTENT_DIR = "content"
 ISSUE_FILE = "issue.toml"
+RECORD_NAME = ".published.json"  # in content/: every URL ever published
+CACHE_DIR = ".banmian-cache"
+# The default theme (templates/, static/) beside the package.
+THEME_ROOT = Path(__file__).resolve().parent.parent
 
 
 def content_files(root: Path) -> Iterator[str]:
