@@ -179,8 +179,8 @@ class ProgressBar:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    source = args.source
-    output = args.output or source / "site"
+    source = args.source.resolve()
+    output = (args.output or args.source / "site").resolve()
     started = time.perf_counter()
     inputs = None
     if not args.no_cache:
@@ -188,15 +188,15 @@ def run_build(args: argparse.Namespace) -> int:
         # a no-change rebuild has to find out.
         from .uptodate import read_inputs, up_to_date
 
-        inputs = read_inputs(source.resolve(), output.resolve(), (args.drafts, args.base_url))
-        stamp = up_to_date(source.resolve(), output.resolve(), inputs.digest)
+        inputs = read_inputs(source, output, (args.drafts, args.base_url))
+        stamp = up_to_date(source, output, inputs.digest)
         if stamp is not None:
             seconds = time.perf_counter() - started
             report(stamp.warnings)
             if args.timings:
                 print(f"  {'up to date':<18} {seconds:7.2f} s", file=sys.stderr)
             if not args.quiet:
-                print(summary(stamp.articles, 0, stamp.files, seconds, output.resolve()), file=sys.stderr)
+                print(summary(stamp.articles, 0, stamp.files, seconds, output), file=sys.stderr)
             return 0
 
     from .pipeline import BuildOptions, build
@@ -222,7 +222,7 @@ def run_build(args: argparse.Namespace) -> int:
     if inputs is not None and result.published is not None:
         from .uptodate import save_stamp
 
-        save_stamp(source.resolve(), inputs.digest, result.published, result.articles, result.written + result.unchanged, result.warnings)
+        save_stamp(source, inputs.digest, result.published, result.articles, result.written + result.unchanged, result.warnings)
     report(result.warnings)
     if args.timings:
         for stage, seconds in result.stages:

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .errors import Problem
 from .model import Article, Site, frozen_map
-from .walk import CONTENT_DIR, RECORD_NAME
+from .walk import CONTENT_DIR, RECORD_NAME, record_path
 
 RECORD_VERSION = 1
 # What an article path looks like; anything else in the record was not
@@ -69,10 +69,6 @@ class Plan:
 
 
 EMPTY = Record(frozen_map())
-
-
-def record_path(source: Path) -> Path:
-    return source / CONTENT_DIR / RECORD_NAME
 
 
 def identity_of(article: Article) -> str:

@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 
 from . import code_digest
 from .errors import Problem
-from .walk import CACHE_DIR, CONFIG_NAME, CONTENT_DIR, ISSUE_FILE, RECORD_NAME, THEME_ROOT, ContentEntry, content_entries
+from .walk import CACHE_DIR, CONFIG_NAME, CONTENT_DIR, ISSUE_FILE, THEME_ROOT, ContentEntry, content_entries, record_path
 from .write import FolderId, folder_id
 
 STAMP_NAME = "uptodate.json"
@@ -128,7 +128,7 @@ def _digest_tree(h: "hashlib._Hash", root: str) -> None:
 
 def record_digest(source: Path) -> str:
     try:
-        return hashlib.blake2b((source / CONTENT_DIR / RECORD_NAME).read_bytes(), digest_size=16).hexdigest()
+        return hashlib.blake2b(record_path(source).read_bytes(), digest_size=16).hexdigest()
     except OSError:
         return ""
 

@@ -21,6 +21,11 @@ CACHE_DIR = ".banmian-cache"
 THEME_ROOT = Path(__file__).resolve().parent.parent
 
 
+def record_path(source: Path) -> Path:
+    """The record of every URL the site has published (see published.py)."""
+    return source / CONTENT_DIR / RECORD_NAME
+
+
 def content_files(root: Path) -> Iterator[str]:
     """Every Markdown file under root (as "folder/name" strings, cheaper than
     Paths for thousands of files), following links but never in a loop."""
