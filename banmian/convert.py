@@ -83,7 +83,8 @@ class Converter:
             return list(pages)
         read: list[str | _Lines | _HtmlRun] = []
         runs: list[_HtmlRun] = []
-        pending: dict[str, _HtmlRun] = {}  # lines met earlier in this batch
+        simple: list[_SimpleLine] = []
+        pending: dict[str, _HtmlRun | _SimpleLine] = {}  # lines met earlier in this batch
         for page in pages:
             if page.isascii():
                 read.append(page)
@@ -92,16 +93,21 @@ class Converter:
             if lines is not None:
                 read.append(lines)
                 runs.extend(lines.runs)
+                simple.extend(lines.simple)
                 continue
             run = _HtmlRun(self, page)
             run.scan(strict=False)
             read.append(run)
             runs.append(run)
-        _finish(runs, self)
+        _finish(runs, simple, self)
         if len(self.lines) > LINE_MEMO_SIZE:
             self.lines.clear()  # the shared lines come back within a page or two
-        for run in pending.values():
-            self.lines[run.source] = (run.text(), run.end)
+        for line, run in pending.items():
+            # A long line of one element is a paragraph of one article: it
+            # does not come back, and remembering it would crowd out the
+            # lines that do.
+            if len(line) <= SIMPLE_MEMO_LIMIT or not isinstance(run, _SimpleLine):
+                self.lines[line] = (run.text(), run.end)
         return [item if isinstance(item, str) else item.text() for item in read]
 
 
@@ -136,10 +142,12 @@ NO_SKIP: Skip = (None, 0)
 VALUE_MARK = "\ue001"
 VALUE_MARKS = re.compile("\ue001(\\d+)\ue001")
 # One element holding only text, on one line: <p>…</p>, <h1>…</h1>, <title>…</title>.
-SIMPLE_LINE = re.compile(r"(<([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?>)([^<>]*)(</\2>)\Z")
+# Indented too: the indent is text, but white space alone is never converted.
+SIMPLE_LINE = re.compile(r"([ \t]*<([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?>)([^<>]*)(</\2>)\Z")
 # Pages have at least this many lines: below it, line-wise is not worth it.
 LINES_AT_LEAST = 8
 LINE_MEMO_SIZE = 20_000
+SIMPLE_MEMO_LIMIT = 200
 # An ASCII line can still change what follows: it may open an element whose
 # text is never converted, or one in another edition's lang.
 # Both read lower-cased lines; apart, because a search for "\slang" stops at
@@ -156,13 +164,48 @@ def _opens_state(line: str) -> bool:
     return SKIP_TAG_HINT.search(low) is not None
 
 
+class _SimpleLine:
+    """A line that is one element holding only text (<p>…</p>, most lines
+    of a page): its text is one run, converted without a scanner."""
+
+    __slots__ = ("source", "opening", "body", "closing", "converted")
+    end = NO_SKIP  # opens nothing
+
+    def __init__(self, source: str, parts: tuple[str, str, str]) -> None:
+        self.source = source
+        self.opening, self.body, self.closing = parts
+        self.converted = self.body
+
+    def text(self) -> str:
+        return f"{self.opening}{self.converted}{self.closing}"
+
+
+def _split_simple(line: str) -> tuple[str, str, str] | None:
+    """(opening tag, text, closing tag) of <p>text</p> and the like, when
+    nothing in the tags changes how the text is converted."""
+    match = SIMPLE_LINE.match(line)
+    if match is None:
+        return None
+    opening, name, text, closing = match.groups()
+    if name.lower() in SKIP_ELEMENTS or not opening.isascii() or "lang" in opening or "translate" in opening:
+        return None
+    return opening, text, closing
+
+
 class _Lines:
     """A page cut at its line breaks: lines already converted, and runs to finish."""
 
-    def __init__(self, lines: list[str], placed: list[tuple[int, "_HtmlRun"]], runs: list["_HtmlRun"]) -> None:
+    def __init__(
+        self,
+        lines: list[str],
+        placed: list[tuple[int, "_HtmlRun | _SimpleLine"]],
+        runs: list["_HtmlRun"],
+        simple: list[_SimpleLine],
+    ) -> None:
         self.lines = lines
         self.placed = placed  # (line number, the run that converts it)
         self.runs = runs  # the runs this page brought to the batch
+        self.simple = simple  # and its lines of one element
 
     def text(self) -> str:
         for index, run in self.placed:
@@ -170,7 +213,7 @@ class _Lines:
         return "\n".join(self.lines)
 
 
-def _scan_lines(converter: Converter, html: str, pending: dict[str, "_HtmlRun"]) -> _Lines | None:
+def _scan_lines(converter: Converter, html: str, pending: dict[str, "_HtmlRun | _SimpleLine"]) -> _Lines | None:
     """Read a page line by line, reusing the lines every page shares.
 
     Exact because no OpenCC phrase holds a line break, so a run of text
@@ -182,40 +225,50 @@ def _scan_lines(converter: Converter, html: str, pending: dict[str, "_HtmlRun"])
     lines = html.split("\n")
     memo = converter.lines
     state: Skip = NO_SKIP
-    placed: list[tuple[int, _HtmlRun]] = []
+    placed: list[tuple[int, _HtmlRun | _SimpleLine]] = []
     runs: list[_HtmlRun] = []
+    simple: list[_SimpleLine] = []
     for index, line in enumerate(lines):
         if state is NO_SKIP:
-            if line.isascii():
-                if line.count("<") == line.count(">") and not _opens_state(line):
-                    continue  # nothing to convert, nothing opened
-            else:
-                known = memo.get(line)
-                if known is not None:
-                    lines[index], state = known
-                    continue
-                seen = pending.get(line)
-                if seen is not None:
-                    placed.append((index, seen))
-                    state = seen.end
-                    continue
+            ascii = line.isascii()
+            if ascii and line.count("<") == line.count(">") and not _opens_state(line):
+                continue  # nothing to convert, nothing opened
+            known = memo.get(line)
+            if known is not None:
+                lines[index], state = known
+                continue
+            seen = pending.get(line)
+            if seen is not None:
+                placed.append((index, seen))
+                state = seen.end
+                continue
+            if not ascii:
+                parts = _split_simple(line)
+                if parts is not None:
+                    one = _SimpleLine(line, parts)
+                    placed.append((index, one))
+                    simple.append(one)
+                    pending[line] = one
+                    continue  # state stays NO_SKIP
         elif f"{state[0]}" not in line.lower():
             continue  # inside a skipped element that neither opens nor closes here
         run = _HtmlRun(converter, line, state)
         if not run.scan(strict=True):
-            for mine in runs:  # later pages must not wait for runs never finished
+            for mine in (*runs, *simple):  # later pages must not wait for runs never finished
                 if pending.get(mine.source) is mine:
                     del pending[mine.source]
             return None
         placed.append((index, run))
         runs.append(run)
-        if state is NO_SKIP and not line.isascii():
+        if state is NO_SKIP:
+            # An ASCII line too: <html lang="…"> and <script …> are read
+            # once, not on every page.
             pending[line] = run
         state = run.end
-    return _Lines(lines, placed, runs)
+    return _Lines(lines, placed, runs, simple)
 
 
-def _finish(jobs: list["_HtmlRun"], converter: Converter) -> None:
+def _finish(jobs: list["_HtmlRun"], simple: list[_SimpleLine], converter: Converter) -> None:
     """Convert every run and visible attribute of every piece at once (one
     OpenCC call: each call costs about a tenth of a millisecond besides its
     text) and put them back."""
@@ -223,7 +276,8 @@ def _finish(jobs: list["_HtmlRun"], converter: Converter) -> None:
     runs = [(job, run) for job in jobs for run in job.runs]
     texts = ["".join([job.out[i] for i in run]) for job, run in runs]
     values = [value for job in jobs for value in job.values]
-    wanted = list(dict.fromkeys(text for text in (*texts, *values) if text not in memo))
+    bodies = [line.body for line in simple]
+    wanted = list(dict.fromkeys(text for text in (*texts, *values, *bodies) if text not in memo))
     done: dict[str, str] = {}
     if wanted:
         converted = converter.text(SEPARATOR.join(wanted)).split(SEPARATOR)
@@ -236,6 +290,11 @@ def _finish(jobs: list["_HtmlRun"], converter: Converter) -> None:
                 done[text] = result
     for (job, run), text in zip(runs, texts):
         job.place(run, memo[text] if text in memo else done[text])
+    for line in simple:
+        body = line.body
+        converted = memo[body] if body in memo else done[body]
+        # As _HtmlRun.place does for a run of one piece.
+        line.converted = converted if len(converted) == len(body) else converter.text(body)
     for job in jobs:
         if job.values:
             job.fill_values([memo[v] if v in memo else done[v] for v in job.values])
@@ -325,12 +384,10 @@ class _HtmlRun:
 
     def _simple(self) -> bool:
         """<p>text</p> and the like, most lines of a page: split without scanning."""
-        match = SIMPLE_LINE.match(self.source)
-        if match is None:
+        parts = _split_simple(self.source)
+        if parts is None:
             return False
-        opening, name, text, closing = match.groups()
-        if name.lower() in SKIP_ELEMENTS or not opening.isascii() or "lang" in opening or "translate" in opening:
-            return False
+        opening, text, closing = parts
         self.out = [opening, text, closing]
         if not text.isascii():
             self.runs.append([1])

@@ -155,11 +155,55 @@ def measure(tool: str, phase: str, command: Sequence[str | os.PathLike], *,
 # The three tools.
 
 
+# This machine's ext4 has no journal, and such an ext4 will not hand out an
+# inode freed in the last minute (five, while its inode table is unwritten):
+# ialloc.c's recently_deleted(). Every new file and folder then scans past
+# the inodes an earlier build's output freed, for a quarter to a third of a
+# millisecond each (perf: find_inode_bit → recently_deleted, half of all
+# samples of a mkdir/create loop). A tool timed right after the previous
+# output was deleted paid for that deletion, in proportion to how many files
+# the *earlier* build wrote. So outputs are moved aside, not deleted, while
+# builds are timed; they are deleted after, and before the next timed build
+# the bench waits until the deleted inodes are no longer recent.
+RECENTLY_DELETED_S = 62  # the kernel's 60 s, once os.sync() has written the inode tables
+DELETED_STAMP = WORK / ".deleted-at"
+
+
 def _rmtree(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+def _set_aside(path: Path, trash: Path) -> None:
+    """Move path into trash (on the same file system): out of the tool's way, still allocated."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    trash.mkdir(parents=True, exist_ok=True)
+    os.rename(path, trash / f"{len(os.listdir(trash))}-{path.name}")
+
+
+def delete(path: Path) -> None:
+    """Delete a tree and note when, for settle()."""
+    if path.exists() or path.is_symlink():
+        _rmtree(path)
+        DELETED_STAMP.parent.mkdir(parents=True, exist_ok=True)
+        DELETED_STAMP.write_text(f"{time.time()}\n", encoding="ascii")
+
+
+def settle(quiet: bool) -> None:
+    """Wait until inodes the bench deleted are no longer recent to ext4."""
+    try:
+        deleted = float(DELETED_STAMP.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return
+    os.sync()  # clean inode tables: the kernel's 60 s, not 360 s
+    wait = deleted + RECENTLY_DELETED_S - time.time()
+    if wait > 0:
+        _say(quiet, f"waiting {wait:.0f} s for the files deleted at the last run to age "
+                    "(see RECENTLY_DELETED_S)")
+        time.sleep(wait)
 
 
 def hugo_binary() -> str:
@@ -193,7 +237,7 @@ class Tool:
 
     def clean(self, ws: "Workspace") -> None:
         for path in [self.output(ws), *self.caches(ws)]:
-            _rmtree(path)
+            _set_aside(path, ws.trash)
 
 
 @dataclass(frozen=True)
@@ -204,6 +248,10 @@ class Workspace:
 
     def out(self, tool: str) -> Path:
         return self.out_root / tool / "site"
+
+    @property
+    def trash(self) -> Path:
+        return self.out_root / "trash"
 
 
 def _banmian_command(ws: Workspace, cached: bool) -> list:
@@ -462,7 +510,16 @@ def _run(args: argparse.Namespace) -> int:
     ws = Workspace(corpus, WORK / f"out-{args.articles}-s{args.seed}", args.jobs)
     results: list[Measurement] = []
     checks: dict[str, object] = {}
+    delete(ws.trash)  # what an earlier run cut short left
+    settle(args.quiet)
+    try:
+        return _measure_all(args, tools, ws, corpus, results, checks)
+    finally:
+        delete(ws.trash)
 
+
+def _measure_all(args: argparse.Namespace, tools: list[str], ws: Workspace, corpus: Corpus,
+                 results: list[Measurement], checks: dict[str, object]) -> int:
     def record(m: Measurement) -> Measurement:
         results.append(m)
         _say(args.quiet, f"  {m.tool:8} {m.phase:11} wall {m.wall_s:7.2f} s  "
@@ -570,10 +627,15 @@ def growth(args: argparse.Namespace) -> int:
             corpus = prepare(size, args.seed, args.quiet)
             ws = Workspace(corpus, WORK / f"out-{size}-s{args.seed}", args.jobs)
             runs_by_tool: dict[str, list[Measurement]] = {tool: [] for tool in tools}
-            for r in range(args.repeat):  # interleaved, as in `run`
-                for tool in tools:
-                    runs_by_tool[tool].append(
-                        build(ws, tool, "cold", cold=True, label=f"-growth{r}"))
+            delete(ws.trash)
+            settle(args.quiet)
+            try:
+                for r in range(args.repeat):  # interleaved, as in `run`
+                    for tool in tools:
+                        runs_by_tool[tool].append(
+                            build(ws, tool, "cold", cold=True, label=f"-growth{r}"))
+            finally:
+                delete(ws.trash)
         for tool, runs in runs_by_tool.items():
             wall = statistics.median(m.wall_s for m in runs)
             row = {"tool": tool, "articles": size, "wall_s": wall,
@@ -587,7 +649,7 @@ def growth(args: argparse.Namespace) -> int:
                              f"{row['ms_per_article']:6.2f} ms/article  "
                              f"peak {row['peak_mib']:5.0f} MiB")
         if not args.keep:
-            shutil.rmtree(ws.out_root, ignore_errors=True)
+            delete(ws.out_root)
         # Written after every size, so a long run cut short keeps its results.
         info = machine_info()
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,7 @@ def _whole_page(converter: Converter, html: str) -> str:
 
     run = _HtmlRun(converter, html)
     run.scan(strict=False)
-    _finish([run], converter)
+    _finish([run], [], converter)
     return run.text()
 
 
@@ -72,6 +72,13 @@ var s = "发";
 <a lang="zh-Hans" href="/zh-hans/">简体
 中文</a>
 <p title="头发">后面</p>
+    <h1>头发</h1>
+  <p lang="zh-Hans">头发</p>
+  <code>头发</code>
+<p>头发</p>
+<pre>
+<p>头发</p>
+</pre>
 </body>
 </html>
 """
@@ -84,6 +91,17 @@ def test_pages_read_line_by_line_equal_pages_read_whole() -> None:
     assert converter.html(PAGE) == expected  # again, from remembered lines
     assert "var s = \"发\";" in expected and "<pre>头发\n  发展\n</pre>" in expected
     assert "简体\n中文" in expected and "頭<strong>髮</strong>" in expected
+
+
+def test_lines_of_one_element_take_the_short_way_exactly() -> None:
+    # Indented, in another edition's lang, code, inside <pre>: each as read whole.
+    converted = Converter("s2tw", "zh-Hant").html(PAGE)
+    assert "    <h1>頭髮</h1>\n  <p lang=\"zh-Hans\">头发</p>\n  <code>头发</code>\n<p>頭髮</p>\n<pre>\n<p>头发</p>" in converted
+    # A config that changes lengths: the paragraph is converted on its own.
+    twp = Converter("s2twp", "zh-Hant")
+    page = "<p>插上U盘和鼠标</p>\n" * 9
+    assert twp.html(page) == _whole_page(Converter("s2twp", "zh-Hant"), page)
+    assert "滑鼠" in twp.html(page)
 
 
 def test_a_tag_cut_by_a_line_break_falls_back_to_the_whole_page() -> None:
