@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import markdown
+import markupsafe
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from banmian.render import MarkdownRenderer, plain_copy
+from banmian import code_digest
+from banmian.render import MarkdownRenderer, Theme, escape_text, plain_copy
 
 REFERENCE = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
 
@@ -104,3 +108,41 @@ def test_fingerprints_go_by_value_only() -> None:
     assert fingerprint([1, 2]) != fingerprint((1, 2))
     assert fingerprint("a", "b") != fingerprint("ab") != fingerprint("a\x00b")
     assert fingerprint(dt.date(2025, 1, 21)) == fingerprint(dt.date(2025, 1, 21)) != fingerprint("2025-01-21")
+
+
+class _Text(str):
+    """A str subclass with no __html__: escaped like any text."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a&b", "<script>", '"q"', "it's", "纯文本 · 头发", "", "/zh-hant/2025-01-21/A01/", 12, 3.5, None,
+     markupsafe.Markup("<b>x</b>"), _Text("<&>")],
+)
+def test_escape_text_is_markupsafe_escape(value: object) -> None:
+    assert escape_text(value) == markupsafe.escape(value)
+    assert type(escape_text(value)) in (str, markupsafe.Markup)
+
+
+def test_templates_print_through_escape_text(tmp_path: Path) -> None:
+    (tmp_path / "t.html").write_text("{{ v }}|{{ v | upper }}|{{ m }}|{% autoescape false %}{{ v }}{% endautoescape %}", encoding="utf-8")
+    theme = Theme([tmp_path])
+    assert "environment.escape_text(" in theme.env.compile("{{ v }}", raw=True)
+    out = theme.env.get_template("t.html").render(v="<a href='x'>&\"</a>", m=markupsafe.Markup("<i>ok</i>"))
+    assert out == (
+        "&lt;a href=&#39;x&#39;&gt;&amp;&#34;&lt;/a&gt;|&lt;A HREF=&#39;X&#39;&gt;&amp;&#34;&lt;/A&gt;|<i>ok</i>|"
+        "<a href='x'>&\"</a>"
+    )
+
+
+def test_compiled_templates_of_another_banmian_are_not_used(tmp_path: Path) -> None:
+    templates, compiled = tmp_path / "templates", tmp_path / "compiled"
+    templates.mkdir()
+    (templates / "t.html").write_text("{{ v }}", encoding="utf-8")
+    assert Theme([templates], compiled).env.get_template("t.html").render(v="<") == "&lt;"
+    mine = sorted(p.name for p in compiled.iterdir())
+    assert mine and all(name.startswith(code_digest()[:16]) for name in mine)
+    # Another version's file, under its own name: removed, never read.
+    (compiled / "0123456789abcdef-other.cache").write_bytes(b"not a template")
+    assert Theme([templates], compiled).env.get_template("t.html").render(v="<") == "&lt;"
+    assert sorted(p.name for p in compiled.iterdir()) == mine
