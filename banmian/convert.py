@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import compress
 from typing import Callable, Sequence
 
 # Elements whose content is never text for a reader to read in another script.
@@ -32,8 +33,10 @@ VISIBLE_META = frozenset(
 )
 
 # One leading "<" and possessive repeats: about twice as fast as alternatives
-# each starting with "<", and linear on a "<" never closed.
-SPLIT = re.compile(r"""(<(?:!--.*?--|![^>]*|/?[a-zA-Z][a-zA-Z0-9:-]*(?:[^'">]++|"[^"]*+"|'[^']*+')*+)>)""", re.S)
+# each starting with "<", and linear on a "<" never closed. The element name
+# is captured as well, so re.split lists the names beside the tags (None for
+# a comment or doctype): most lines are then read without a call per tag.
+SPLIT = re.compile(r"""(<(?:!--.*?--|![^>]*|/?([a-zA-Z][a-zA-Z0-9:-]*)(?:[^'">]++|"[^"]*+"|'[^']*+')*+)>)""", re.S)
 TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)(.*)>\Z", re.S)
 ATTRIBUTE = re.compile(r"""(\s([a-zA-Z-:]+)\s*=\s*)("([^"]*)"|'([^']*)')""")
 LANG = re.compile(r"""\slang\s*=\s*["']?([A-Za-z-]+)""")
@@ -51,7 +54,9 @@ class Converter:
         # Whole lines of pages outside any skipped element → converted line:
         # a page's chrome (head, masthead, page strip, labels) repeats on
         # every page, so it is read once instead of on each of thousands.
-        self.lines: dict[str, tuple[str, Skip]] = {}
+        # Lines that start and end outside it only, ASCII lines passing
+        # through unchanged included (half the lines of a page).
+        self.lines: dict[str, str] = {}
 
     @property
     def identity(self) -> bool:
@@ -81,10 +86,9 @@ class Converter:
         a tenth of a millisecond besides its text, as much as a short page."""
         if self.config is None:
             return list(pages)
-        read: list[str | _Lines | _HtmlRun] = []
-        runs: list[_HtmlRun] = []
-        simple: list[_SimpleLine] = []
-        pending: dict[str, _HtmlRun | _SimpleLine] = {}  # lines met earlier in this batch
+        read: list[str | _Lines | _Reading] = []
+        readings: list[_Reading] = []
+        pending: dict[str, _Reading] = {}  # lines met earlier in this batch
         for page in pages:
             if page.isascii():
                 read.append(page)
@@ -92,23 +96,18 @@ class Converter:
             lines = _scan_lines(self, page, pending) if page.count("\n") >= LINES_AT_LEAST else None
             if lines is not None:
                 read.append(lines)
-                runs.extend(lines.runs)
-                simple.extend(lines.simple)
+                readings.extend(lines.readings)
                 continue
-            run = _HtmlRun(self, page)
-            run.scan(strict=False)
-            read.append(run)
-            runs.append(run)
-        _finish(runs, simple, self)
+            whole = _read(self, page, NO_SKIP, strict=False)
+            read.append(whole)
+            readings.append(whole)
+        _finish(readings, self)
         if len(self.lines) > LINE_MEMO_SIZE:
             self.lines.clear()  # the shared lines come back within a page or two
-        for line, run in pending.items():
-            # A long line of one element is a paragraph of one article: it
-            # does not come back, and remembering it would crowd out the
-            # lines that do.
-            if len(line) <= SIMPLE_MEMO_LIMIT or not isinstance(run, _SimpleLine):
-                self.lines[line] = (run.text(), run.end)
-        return [item if isinstance(item, str) else item.text() for item in read]
+        for line, reading in pending.items():
+            if reading.recurs and reading.end is NO_SKIP:
+                self.lines[line] = reading.result
+        return [item.text() if isinstance(item, _Lines) else item if isinstance(item, str) else item.result for item in read]
 
 
 @lru_cache(maxsize=None)
@@ -144,6 +143,9 @@ VALUE_MARKS = re.compile("\ue001(\\d+)\ue001")
 # One element holding only text, on one line: <p>…</p>, <h1>…</h1>, <title>…</title>.
 # Indented too: the indent is text, but white space alone is never converted.
 SIMPLE_LINE = re.compile(r"([ \t]*<([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?>)([^<>]*)(</\2>)\Z")
+# <meta name="…" content="…">, the way pages write it: (up to content's
+# value, name, value, rest).
+META_LINE = re.compile(r"""([ \t]*<meta (?:name|property)="([^"'<>]+)" content=")([^"<>]*)(">)\Z""")
 # Pages have at least this many lines: below it, line-wise is not worth it.
 LINES_AT_LEAST = 8
 LINE_MEMO_SIZE = 20_000
@@ -154,6 +156,22 @@ SIMPLE_MEMO_LIMIT = 200
 # every space of a line, and most lines hold no "lang" at all.
 SKIP_TAG_HINT = re.compile(r"<(?:script|style|code|pre|kbd|samp|var|textarea|svg|math)\b")
 ATTRIBUTE_HINT = re.compile(r"\s(?:lang|translate)\s*=")
+# Elements that end a run (True) or not (False), by their name as written:
+# a line whose elements are all here, none of them skipped, is read
+# without a call per tag. Any other name (upper case, custom elements) goes
+# the long way, through _classify.
+BOUNDARIES: dict[str, bool] = {name: False for name in INLINE_ELEMENTS} | {
+    name: True
+    for name in (
+        "html", "head", "body", "title", "meta", "link", "base", "address", "article", "aside", "footer",
+        "header", "h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "main", "nav", "section", "search",
+        "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure", "hr", "li", "menu", "ol", "p", "ul",
+        "br", "img", "picture", "source", "audio", "video", "track", "map", "area", "iframe", "embed",
+        "object", "canvas", "noscript", "caption", "col", "colgroup", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "button", "datalist", "fieldset", "form", "input", "label", "legend", "meter",
+        "optgroup", "option", "output", "progress", "select", "details", "dialog", "summary", "template",
+    )
+}
 
 
 def _opens_state(line: str) -> bool:
@@ -162,22 +180,6 @@ def _opens_state(line: str) -> bool:
     if ("lang" in low or "translate" in low) and ATTRIBUTE_HINT.search(low):
         return True
     return SKIP_TAG_HINT.search(low) is not None
-
-
-class _SimpleLine:
-    """A line that is one element holding only text (<p>…</p>, most lines
-    of a page): its text is one run, converted without a scanner."""
-
-    __slots__ = ("source", "opening", "body", "closing", "converted")
-    end = NO_SKIP  # opens nothing
-
-    def __init__(self, source: str, parts: tuple[str, str, str]) -> None:
-        self.source = source
-        self.opening, self.body, self.closing = parts
-        self.converted = self.body
-
-    def text(self) -> str:
-        return f"{self.opening}{self.converted}{self.closing}"
 
 
 def _split_simple(line: str) -> tuple[str, str, str] | None:
@@ -192,214 +194,40 @@ def _split_simple(line: str) -> tuple[str, str, str] | None:
     return opening, text, closing
 
 
-class _Lines:
-    """A page cut at its line breaks: lines already converted, and runs to finish."""
-
-    def __init__(
-        self,
-        lines: list[str],
-        placed: list[tuple[int, "_HtmlRun | _SimpleLine"]],
-        runs: list["_HtmlRun"],
-        simple: list[_SimpleLine],
-    ) -> None:
-        self.lines = lines
-        self.placed = placed  # (line number, the run that converts it)
-        self.runs = runs  # the runs this page brought to the batch
-        self.simple = simple  # and its lines of one element
-
-    def text(self) -> str:
-        for index, run in self.placed:
-            self.lines[index] = run.text()
-        return "\n".join(self.lines)
+class _CutTag(Exception):
+    """A line's text holds < or >: a tag seems cut in two by a line break."""
 
 
-def _scan_lines(converter: Converter, html: str, pending: dict[str, "_HtmlRun | _SimpleLine"]) -> _Lines | None:
-    """Read a page line by line, reusing the lines every page shares.
+class _Reading:
+    """A line or page read for conversion: out is its text pieces (at the
+    even indices) and tags (odd) — or a <meta> line, its tag around its
+    content — with the runs and attribute values to convert."""
 
-    Exact because no OpenCC phrase holds a line break, so a run of text
-    converts the same whole or cut at its line breaks; the skip state
-    (inside <script>, <pre>, another edition's lang …) is carried from line
-    to line. None when a tag spans lines (a text piece holds < or >): then
-    only the whole page read at once is right.
-    """
-    lines = html.split("\n")
-    memo = converter.lines
-    state: Skip = NO_SKIP
-    placed: list[tuple[int, _HtmlRun | _SimpleLine]] = []
-    runs: list[_HtmlRun] = []
-    simple: list[_SimpleLine] = []
-    for index, line in enumerate(lines):
-        if state is NO_SKIP:
-            ascii = line.isascii()
-            if ascii and line.count("<") == line.count(">") and not _opens_state(line):
-                continue  # nothing to convert, nothing opened
-            known = memo.get(line)
-            if known is not None:
-                lines[index], state = known
-                continue
-            seen = pending.get(line)
-            if seen is not None:
-                placed.append((index, seen))
-                state = seen.end
-                continue
-            if not ascii:
-                parts = _split_simple(line)
-                if parts is not None:
-                    one = _SimpleLine(line, parts)
-                    placed.append((index, one))
-                    simple.append(one)
-                    pending[line] = one
-                    continue  # state stays NO_SKIP
-        elif f"{state[0]}" not in line.lower():
-            continue  # inside a skipped element that neither opens nor closes here
-        run = _HtmlRun(converter, line, state)
-        if not run.scan(strict=True):
-            for mine in (*runs, *simple):  # later pages must not wait for runs never finished
-                if pending.get(mine.source) is mine:
-                    del pending[mine.source]
-            return None
-        placed.append((index, run))
-        runs.append(run)
-        if state is NO_SKIP:
-            # An ASCII line too: <html lang="…"> and <script …> are read
-            # once, not on every page.
-            pending[line] = run
-        state = run.end
-    return _Lines(lines, placed, runs, simple)
+    __slots__ = ("source", "out", "runs", "values", "marked", "end", "recurs", "result")
 
-
-def _finish(jobs: list["_HtmlRun"], simple: list[_SimpleLine], converter: Converter) -> None:
-    """Convert every run and visible attribute of every piece at once (one
-    OpenCC call: each call costs about a tenth of a millisecond besides its
-    text) and put them back."""
-    memo = converter.memo
-    runs = [(job, run) for job in jobs for run in job.runs]
-    texts = ["".join([job.out[i] for i in run]) for job, run in runs]
-    values = [value for job in jobs for value in job.values]
-    bodies = [line.body for line in simple]
-    wanted = list(dict.fromkeys(text for text in (*texts, *values, *bodies) if text not in memo))
-    done: dict[str, str] = {}
-    if wanted:
-        converted = converter.text(SEPARATOR.join(wanted)).split(SEPARATOR)
-        if len(converted) != len(wanted) or SEPARATOR in "".join(wanted):
-            converted = [converter.text(text) for text in wanted]
-        for text, result in zip(wanted, converted):
-            if len(text) <= MEMO_LIMIT and len(memo) < MEMO_SIZE:
-                memo[text] = result
-            else:
-                done[text] = result
-    for (job, run), text in zip(runs, texts):
-        job.place(run, memo[text] if text in memo else done[text])
-    for line in simple:
-        body = line.body
-        converted = memo[body] if body in memo else done[body]
-        # As _HtmlRun.place does for a run of one piece.
-        line.converted = converted if len(converted) == len(body) else converter.text(body)
-    for job in jobs:
-        if job.values:
-            job.fill_values([memo[v] if v in memo else done[v] for v in job.values])
-
-
-class _HtmlRun:
-    def __init__(self, converter: Converter, html: str, start: Skip = NO_SKIP) -> None:
-        self.converter = converter
-        self.source = html
-        self.start = start
-        self.end = start
-        self.out: list[str] = []
-        self.run: list[int] = []  # indices in out of the text pieces of the current run
-        self.runs: list[list[int]] = []  # finished runs with text to convert
+    def __init__(self, source: str, out: list[str], recurs: bool = True) -> None:
+        self.source = source
+        self.out = out
+        # (start, stop, text): the run's pieces are out[start:stop:2], and
+        # text is them joined, kept so as to be joined once.
+        self.runs: list[tuple[int, int, str]] = []
         self.values: list[str] = []  # visible attribute values to convert
         self.marked: list[int] = []  # indices in out of the tags holding them
+        self.end: Skip = NO_SKIP
+        # Worth remembering past the batch: not a long paragraph, which is
+        # one article's and would crowd out the lines that do come back.
+        self.recurs = recurs
+        self.result = source  # the converted text, once _finish has run
 
-    def text(self) -> str:
-        return "".join(self.out)
-
-    def flush(self) -> None:
-        if self.run:
-            if not all(self.out[i].isascii() for i in self.run):
-                self.runs.append(self.run)
-            self.run = []
-
-    def place(self, run: list[int], converted: str) -> None:
-        pieces = [self.out[i] for i in run]
-        if len(pieces) == 1:
-            self.out[run[0]] = converted if len(converted) == len(pieces[0]) else self.converter.text(pieces[0])
-            return
-        if sum(map(len, pieces)) == len(converted):
-            position = 0
-            for index, piece in zip(run, pieces):
-                self.out[index] = converted[position : position + len(piece)]
-                position += len(piece)
-        else:
-            # Configs with vocabulary changes (s2twp: U盘 → 隨身碟) change
-            # lengths; offsets no longer line up, so convert piece by piece.
-            for index, piece in zip(run, pieces):
-                self.out[index] = self.converter.text(piece)
-
-    def scan(self, strict: bool) -> bool:
-        """Split into tags and runs of text; False (strict) if a tag seems cut in two."""
-        if self.start is NO_SKIP and self._simple():
-            return True
-        # re.split does the scanning in C: even items are text, odd items tags.
-        parts = SPLIT.split(self.source)
-        self.out = parts
-        skip_name, skip_depth = self.start
-        run = self.run
-        for index in range(0, len(parts), 2):
-            piece = parts[index]
-            if piece and skip_name is None:
-                if strict and ("<" in piece or ">" in piece):
-                    return False
-                run.append(index)
-            if index + 1 == len(parts):
-                break
-            tag = parts[index + 1]
-            closing, name, attrs = _classify(tag)
-            if not name:  # comment or doctype: not a boundary
-                continue
-            if skip_name is not None:
-                if name == skip_name and name not in VOID_ELEMENTS and not attrs.endswith("/"):
-                    skip_depth += -1 if closing else 1
-                    if skip_depth == 0:
-                        skip_name = None
-                continue
-            if name not in INLINE_ELEMENTS:
-                self.flush()
-                run = self.run
-            if closing:
-                continue
-            if name in SKIP_ELEMENTS or (attrs and self._skips(attrs)):
-                self.flush()
-                run = self.run
-                if name not in VOID_ELEMENTS:
-                    skip_name, skip_depth = name, 1
-                continue
-            if attrs and not tag.isascii():
-                parts[index + 1] = self._tag(tag, name, attrs, index + 1)
-        self.flush()
-        # NO_SKIP itself, not an equal tuple: line reading tests it by identity.
-        self.end = (skip_name, skip_depth) if skip_name is not None else NO_SKIP
-        return True
-
-    def _simple(self) -> bool:
-        """<p>text</p> and the like, most lines of a page: split without scanning."""
-        parts = _split_simple(self.source)
-        if parts is None:
-            return False
-        opening, text, closing = parts
-        self.out = [opening, text, closing]
+    def add_run(self, start: int, last: int) -> None:
+        """The run of text pieces out[start], out[start + 2] … out[last]; an
+        ASCII run has nothing to convert."""
+        text = self.out[start] if start == last else "".join(self.out[start : last + 1 : 2])
         if not text.isascii():
-            self.runs.append([1])
-        return True
+            self.runs.append((start, last + 1, text))
 
-    def _skips(self, attrs: str) -> bool:
-        if "translate" in attrs and NO_TRANSLATE.search(attrs):
-            return True
-        lang = LANG.search(attrs) if "lang" in attrs else None
-        return bool(lang) and lang.group(1).lower() != self.converter.code.lower()
-
-    def _tag(self, tag: str, name: str, attrs: str, index: int) -> str:
+    def tag(self, converter: Converter, tag: str, name: str, attrs: str, index: int) -> str:
+        """The tag with its visible attribute values marked for conversion."""
         written_name = tag[1 : 1 + len(name)]
         visible: tuple[str, ...] = VISIBLE_ATTRIBUTES
         if name == "meta":
@@ -409,7 +237,7 @@ class _HtmlRun:
             return tag
 
         if VALUE_MARK in tag:  # never in real pages; such a tag is converted on its own
-            convert: Callable[[str], str] = self.converter.remembered
+            convert: Callable[[str], str] = converter.remembered
         else:
             convert = self._mark_value
             self.marked.append(index)
@@ -430,7 +258,247 @@ class _HtmlRun:
         self.values.append(value)
         return f"{VALUE_MARK}{len(self.values) - 1}{VALUE_MARK}"
 
-    def fill_values(self, converted: list[str]) -> None:
-        """Put the converted attribute values where _tag left their marks."""
-        for index in self.marked:
-            self.out[index] = VALUE_MARKS.sub(lambda m: converted[int(m.group(1))], self.out[index])
+
+def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Reading:
+    """Split a line (or a whole page) into tags and runs of text, starting in
+    the skip state start; raises _CutTag (strict) if a tag seems cut in two."""
+    if start is NO_SKIP:
+        tags = source.count("<")
+        if tags == 2:
+            simple = _split_simple(source)
+            if simple is not None:
+                # <p>text</p> and the like, most lines of a page: no scanning.
+                reading = _Reading(source, list(simple), recurs=len(source) <= SIMPLE_MEMO_LIMIT)
+                reading.add_run(1, 1)
+                return reading
+        elif tags == 1:
+            meta = _split_meta(source)
+            if meta is not None:
+                return meta
+    # re.split does the scanning in C: text, tag, name, text, tag, name … text.
+    parts = SPLIT.split(source)
+    names = parts[2::3]
+    del parts[2::3]
+    reading = _Reading(source, parts)
+    if start is NO_SKIP and _read_plain(converter, reading, names):
+        return reading
+    _read_tags(converter, reading, start, strict)
+    return reading
+
+
+def _split_meta(line: str) -> _Reading | None:
+    """<meta name="…" content="…"> alone on a line (a dozen in each article's
+    head), as tag() would convert it: content is converted only for the
+    names a reader sees, as one piece between the rest of the tag."""
+    match = META_LINE.match(line)
+    if match is None or "lang" in line or "translate" in line or VALUE_MARK in line:
+        return None
+    opening, name, content, closing = match.groups()
+    reading = _Reading(line, [opening, content, closing], recurs=len(line) <= SIMPLE_MEMO_LIMIT)
+    if name in VISIBLE_META:
+        reading.add_run(1, 1)
+    return reading
+
+
+def _read_plain(converter: Converter, reading: _Reading, names: list[str | None]) -> bool:
+    """Read a source of ordinary elements only, without a call per tag: no
+    comment, nothing skipped, no lang or translate, no < or > outside tags
+    (so nothing cut either). False, having read nothing, for any other."""
+    source = reading.source
+    count = len(names)
+    if source.count("<") != count or source.count(">") != count or "lang" in source or "translate" in source:
+        return False
+    boundaries = list(map(BOUNDARIES.get, names))
+    if None in boundaries:
+        return False
+    parts = reading.out
+    runs = reading.runs
+    # Runs are the text pieces between two tags that end a run (or an end).
+    start = 0
+    for stop in (*compress(range(1, 2 * count, 2), boundaries), 2 * count + 1):
+        text = parts[start] if stop == start + 1 else "".join(parts[start:stop:2])
+        if not text.isascii():
+            runs.append((start, stop, text))
+        start = stop + 1
+    if not all(map(str.isascii, parts[1::2])):
+        for index in range(1, 2 * count, 2):
+            tag = parts[index]
+            if not tag.isascii():
+                closing, name, attrs = _classify(tag)
+                if attrs and not closing:
+                    parts[index] = reading.tag(converter, tag, name, attrs, index)
+    return True
+
+
+def _read_tags(converter: Converter, reading: _Reading, start: Skip, strict: bool) -> None:
+    """Read tag by tag: skipped elements, lang and translate, comments, cut tags."""
+    parts = reading.out
+    skip_name, skip_depth = start
+    first = -1  # index in parts of the current run's first text piece, -1 if none
+    last = 0  # and of its last
+    for index in range(0, len(parts), 2):
+        piece = parts[index]
+        if piece and skip_name is None:
+            if strict and ("<" in piece or ">" in piece):
+                raise _CutTag
+            if first < 0:
+                first = index
+            last = index
+        if index + 1 == len(parts):
+            break
+        tag = parts[index + 1]
+        closing, name, attrs = _classify(tag)
+        if not name:  # comment or doctype: not a boundary
+            continue
+        if skip_name is not None:
+            if name == skip_name and name not in VOID_ELEMENTS and not attrs.endswith("/"):
+                skip_depth += -1 if closing else 1
+                if skip_depth == 0:
+                    skip_name = None
+            continue
+        if name not in INLINE_ELEMENTS and first >= 0:
+            reading.add_run(first, last)
+            first = -1
+        if closing:
+            continue
+        if name in SKIP_ELEMENTS or (attrs and _skips(attrs, converter.code)):
+            if first >= 0:
+                reading.add_run(first, last)
+                first = -1
+            if name not in VOID_ELEMENTS:
+                skip_name, skip_depth = name, 1
+            continue
+        if attrs and not tag.isascii():
+            parts[index + 1] = reading.tag(converter, tag, name, attrs, index + 1)
+    if first >= 0:
+        reading.add_run(first, last)
+    # NO_SKIP itself, not an equal tuple: line reading tests it by identity.
+    reading.end = (skip_name, skip_depth) if skip_name is not None else NO_SKIP
+
+
+def _skips(attrs: str, code: str) -> bool:
+    """Do these attributes mark text not to convert (translate="no", another lang)?"""
+    if "translate" in attrs and NO_TRANSLATE.search(attrs):
+        return True
+    lang = LANG.search(attrs) if "lang" in attrs else None
+    return bool(lang) and lang.group(1).lower() != code.lower()
+
+
+class _Lines:
+    """A page cut at its line breaks: lines already converted, and readings to finish."""
+
+    __slots__ = ("lines", "placed", "readings")
+
+    def __init__(self, lines: list[str], placed: list[tuple[int, _Reading]], readings: list[_Reading]) -> None:
+        self.lines = lines
+        self.placed = placed  # (line number, the reading that converts it)
+        self.readings = readings  # the readings this page brought to the batch
+
+    def text(self) -> str:
+        for index, reading in self.placed:
+            self.lines[index] = reading.result
+        return "\n".join(self.lines)
+
+
+def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading]) -> _Lines | None:
+    """Read a page line by line, reusing the lines every page shares.
+
+    Exact because no OpenCC phrase holds a line break, so a run of text
+    converts the same whole or cut at its line breaks; the skip state
+    (inside <script>, <pre>, another edition's lang …) is carried from line
+    to line. None when a tag spans lines (a text piece holds < or >): then
+    only the whole page read at once is right.
+    """
+    lines = html.split("\n")
+    memo = converter.lines
+    # Most lines are known: looked up all at once, in C, and only the
+    # others visited. Known lines start and end outside any skipped element.
+    done = list(map(memo.get, lines))
+    placed: list[tuple[int, _Reading]] = []
+    readings: list[_Reading] = []
+    walked = 0  # lines before this one are read
+    try:
+        for index in [index for index, line in enumerate(done) if line is None]:
+            if index < walked:
+                continue  # inside a skipped element, read below
+            line = lines[index]
+            reading = pending.get(line)  # met earlier in this batch
+            if reading is None:
+                if line.isascii() and line.count("<") == line.count(">") and not _opens_state(line):
+                    memo[line] = done[index] = line  # nothing to convert, nothing opened
+                    continue
+                reading = _read(converter, line, NO_SKIP, strict=True)
+                readings.append(reading)
+                # An ASCII line too: <html lang="…"> and <script …> are read
+                # once, not on every page.
+                pending[line] = reading
+            placed.append((index, reading))
+            state = reading.end
+            walked = index + 1
+            # Inside a skipped element: line by line, known or not, until it ends.
+            while state is not NO_SKIP and walked < len(lines):
+                line = lines[walked]
+                if f"{state[0]}" in line.lower():
+                    reading = _read(converter, line, state, strict=True)
+                    readings.append(reading)
+                    placed.append((walked, reading))
+                    state = reading.end
+                else:
+                    done[walked] = line  # neither opens nor closes the skipped element
+                walked += 1
+    except _CutTag:
+        for mine in readings:  # later pages must not wait for readings never finished
+            if pending.get(mine.source) is mine:
+                del pending[mine.source]
+        return None
+    return _Lines(done, placed, readings)  # type: ignore[arg-type]  # every None is placed
+
+
+def _finish(readings: list[_Reading], converter: Converter) -> None:
+    """Convert every run and visible attribute of every reading at once (one
+    OpenCC call: each call costs about a tenth of a millisecond besides its
+    text), put them back and join each reading's result."""
+    memo = converter.memo
+    texts = [text for reading in readings for _, _, text in reading.runs]
+    texts += [value for reading in readings for value in reading.values]
+    found: dict[str, str] = {}
+    wanted: list[str] = []
+    for text in dict.fromkeys(texts):
+        known = memo.get(text)
+        if known is None:
+            wanted.append(text)
+        else:
+            found[text] = known
+    if wanted:
+        joined = SEPARATOR.join(wanted)
+        converted = converter.text(joined).split(SEPARATOR)
+        if len(converted) != len(wanted) or joined.count(SEPARATOR) != len(wanted) - 1:
+            converted = [converter.text(text) for text in wanted]
+        found.update(zip(wanted, converted))
+        for text, result in zip(wanted, converted):
+            if len(text) <= MEMO_LIMIT and len(memo) < MEMO_SIZE:
+                memo[text] = result
+    alone = converter.text
+    for reading in readings:
+        out = reading.out
+        for start, stop, text in reading.runs:
+            converted_run = found[text]
+            if len(converted_run) != len(text):
+                # Configs with vocabulary changes (s2twp: U盘 → 隨身碟) change
+                # lengths; offsets no longer line up, so convert piece by piece.
+                out[start:stop:2] = [alone(piece) for piece in out[start:stop:2]]
+            elif stop - start == 1:
+                out[start] = converted_run
+            else:
+                pieces = []
+                position = 0
+                for piece in out[start:stop:2]:
+                    pieces.append(converted_run[position : position + len(piece)])
+                    position += len(piece)
+                out[start:stop:2] = pieces
+        if reading.values:
+            # Put the converted attribute values where tag() left their marks.
+            values = [found[value] for value in reading.values]
+            for index in reading.marked:
+                out[index] = VALUE_MARKS.sub(lambda m: values[int(m.group(1))], out[index])
+        reading.result = "".join(out)

@@ -46,12 +46,11 @@ def test_entities_and_comments_survive() -> None:
 
 def _whole_page(converter: Converter, html: str) -> str:
     """The page read at once, as the line-wise reader must equal."""
-    from banmian.convert import _finish, _HtmlRun
+    from banmian.convert import NO_SKIP, _finish, _read
 
-    run = _HtmlRun(converter, html)
-    run.scan(strict=False)
-    _finish([run], [], converter)
-    return run.text()
+    reading = _read(converter, html, NO_SKIP, strict=False)
+    _finish([reading], converter)
+    return reading.result
 
 
 PAGE = """<!DOCTYPE html>
