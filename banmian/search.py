@@ -45,7 +45,7 @@ from collections import defaultdict, deque
 from contextlib import suppress
 from functools import lru_cache, partial
 from itertools import accumulate, chain, repeat
-from operator import and_, itemgetter, lshift, setitem, sub
+from operator import add, and_, itemgetter, lshift, or_, setitem, sub
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, Sequence
 
 from .cache import collector_paused
@@ -122,12 +122,22 @@ _BITS = bytes.maketrans(b"\x00\x01", b"01")
 
 
 def _bitmap(ids: Sequence[int], top: int) -> str:
-    flags = bytearray(top)
+    return _mask_bitmap(_as_mask(ids, top))
+
+
+def _as_mask(ids: Sequence[int], top: int | None = None) -> int:
+    """Sorted doc ids → the integer with bit i set for each id i."""
+    if not ids:
+        return 0
+    flags = bytearray(ids[-1] + 1 if top is None else top)
     # operator.setitem, not flags.__setitem__: a builtin function is called
     # faster than a slot wrapper, and this runs once per posting of common terms.
     deque(map(setitem, repeat(flags), ids, repeat(1)), 0)
-    number = int(flags[::-1].translate(_BITS), 2)  # bit i ↔ doc i
-    raw = number.to_bytes((top + 7) // 8, "little")
+    return int(flags[::-1].translate(_BITS), 2)  # bit i ↔ doc i
+
+
+def _mask_bitmap(mask: int) -> str:
+    raw = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
     return "=" + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
@@ -387,21 +397,81 @@ def han_terms(text: str, singles: bool = True) -> set[int]:
     return grams
 
 
-def add_singles(index: dict[object, array]) -> None:
+def add_singles(index: dict[object, Ids], span: int) -> None:
     """Give every character the postings of the bigrams it starts.
 
     Bodies are inverted without their single characters (singles=False): a
     character is in a text exactly when a bigram starts with it or it ends a
     run, which han_terms keeps as (c, 0) = c. Uniting postings once per
-    character here is much cheaper than a posting per character per article.
+    character here is much cheaper than a posting per character per article,
+    and for a common character it is a few `|` of the masks of its bigrams.
+    span: the number of documents indexed (see _compact).
     """
-    starts: defaultdict[int, list[array]] = defaultdict(list)
+    starts: defaultdict[int, list[Ids]] = defaultdict(list)
     for key, ids in index.items():
         if type(key) is int and key > _LOW32 and key & _LOW32:
             starts[key & _LOW32].append(ids)
-    for char, lists in starts.items():
+    for char, parts in starts.items():
         own = index.get(char)
-        index[char] = array("I", sorted(set(own or ()).union(*lists)))
+        if own is not None:
+            parts.append(own)
+        index[char] = _compact(_union(parts), span)
+
+
+# -- postings while indexing -------------------------------------------------------
+# A term's documents are sorted ids in an array('I') or, once the term is in
+# more than one document in MASK_DENSITY, a bit mask (bit i ↔ doc i): a bit a
+# document costs less than four bytes a posting then, uniting postings (single
+# characters, folded variants, the shares of the archive) is one `|`, and the
+# bitmap encoding of a common term is the mask's bytes.
+Ids = array | int
+MASK_DENSITY = 32
+
+
+def _compact(ids: Ids, span: int) -> Ids:
+    """ids as a mask when the term is in more than one of MASK_DENSITY of span documents."""
+    return _as_mask(ids) if type(ids) is not int and len(ids) * MASK_DENSITY > span else ids
+
+
+def _union(parts: Sequence[Ids]) -> Ids:
+    """The documents of any of the parts."""
+    if len(parts) == 1:
+        return parts[0]
+    lists = [p for p in parts if type(p) is not int]
+    if len(lists) == len(parts):
+        return array("I", sorted(set().union(*lists)))
+    mask = 0
+    for part in parts:
+        if type(part) is int:
+            mask |= part
+    tops = [ids[-1] for ids in lists if ids]
+    if tops:
+        flags = bytearray(max(tops) + 1)
+        for ids in lists:
+            deque(map(setitem, repeat(flags), ids, repeat(1)), 0)
+        mask |= int(flags[::-1].translate(_BITS), 2)
+    return mask
+
+
+def _joined(before: Ids, after: Ids) -> Ids:
+    """The postings of two consecutive ranges of documents: concatenated, or united as masks."""
+    if type(before) is not int and type(after) is not int:
+        return before + after
+    return (before if type(before) is int else _as_mask(before)) | (after if type(after) is int else _as_mask(after))
+
+
+def _same(a: Ids, b: Ids) -> bool:
+    if type(a) is type(b):
+        return a == b
+    return (a if type(a) is int else _as_mask(a)) == (b if type(b) is int else _as_mask(b))
+
+
+def _encode(ids: Ids) -> str:
+    return _encode_mask(ids) if type(ids) is int else encode_postings(ids)
+
+
+def _ids_of(ids: Ids) -> Sequence[int]:
+    return _mask_ids(ids) if type(ids) is int else ids
 
 
 def term_text(code: int) -> str | None:
@@ -606,9 +676,9 @@ class _Context(NamedTuple):
 class _Part(NamedTuple):
     """One range of documents, indexed: postings of raw terms (han_terms codes or words)."""
 
-    every: dict[object, array]  # 'I' doc ids, over all fields, single characters included
-    head: dict[object, array]
-    spelled: dict[object, array]  # title pinyin: "all" and "head" postings in one
+    every: dict[object, Ids]  # over all fields, single characters included
+    head: dict[object, Ids]
+    spelled: dict[object, Ids]  # title pinyin: "all" and "head" postings in one
     counts: dict[int, int]  # Han code → documents having it, before add_singles
     files: list[bytes]  # each document's doc file, without its context fixes
 
@@ -618,18 +688,22 @@ class _Part(NamedTuple):
         return _unpacked_part, (_pack(self.every), _pack(self.head), _pack(self.spelled), self.counts, self.files)
 
 
-Packed = tuple[list[object], bytes, bytes]
+Packed = tuple[list[object], bytes, bytes, dict[object, int]]
 
 
-def _pack(index: Mapping[object, array]) -> Packed:
-    """Postings as (terms, their lengths, every id in one run)."""
-    return list(index), array("I", map(len, index.values())).tobytes(), b"".join(map(array.tobytes, index.values()))
+def _pack(index: Mapping[object, Ids]) -> Packed:
+    """Postings as (terms, their lengths, every id in one run, the masks)."""
+    lists = {term: ids for term, ids in index.items() if type(ids) is not int}
+    masks = {term: ids for term, ids in index.items() if type(ids) is int}
+    return list(lists), array("I", map(len, lists.values())).tobytes(), b"".join(map(array.tobytes, lists.values())), masks  # type: ignore[arg-type]
 
 
-def _unpack(terms: list[object], lengths: bytes, ids: bytes) -> dict[object, array]:
+def _unpack(terms: list[object], lengths: bytes, ids: bytes, masks: dict[object, int]) -> dict[object, Ids]:
     joined = array("I", ids)
     ends = list(accumulate(array("I", lengths)))
-    return {term: joined[start:end] for term, start, end in zip(terms, chain((0,), ends), ends)}
+    index: dict[object, Ids] = {term: joined[start:end] for term, start, end in zip(terms, chain((0,), ends), ends)}
+    index.update(masks)
+    return index
 
 
 def _unpacked_part(every: Packed, head: Packed, spelled: Packed, counts: dict[int, int], files: list[bytes]) -> _Part:
@@ -650,8 +724,14 @@ def _index_range(docs: Sequence[Doc], context: _Context) -> _Part:
         for doc, terms in zip(docs[start : start + BATCH], made):
             _post(every, head, spelled, terms, doc.id)
     counts = {key: len(ids) for key, ids in every.items() if type(key) is int}
-    add_singles(every)
-    return _Part(dict(every), dict(head), dict(spelled), counts, _doc_files(docs, texts, context.editions, {}))
+    span = len(docs)
+    postings = [dict(every), dict(head), dict(spelled)]
+    del every, head, spelled
+    for index in postings:
+        for key, ids in index.items():
+            index[key] = _compact(ids, span)
+    add_singles(postings[0], span)
+    return _Part(*postings, counts, _doc_files(docs, texts, context.editions, {}))
 
 
 BATCH = 32
@@ -779,15 +859,15 @@ def _merge(parts: Sequence[_Part]) -> _Part:
         for mine, theirs in ((every, part.every), (head, part.head), (spelled, part.spelled)):
             for key, ids in theirs.items():
                 known = mine.get(key)
-                mine[key] = ids if known is None else known + ids
+                mine[key] = ids if known is None else _joined(known, ids)
         for code, count in part.counts.items():
             counts[code] = counts.get(code, 0) + count
         files += part.files
     return _Part(every, head, spelled, counts, files)
 
 
-def _strings(index: Mapping[object, array]) -> dict[str, array]:
-    out: dict[str, array] = {}
+def _strings(index: Mapping[object, Ids]) -> dict[str, Ids]:
+    out: dict[str, Ids] = {}
     for key, ids in index.items():
         text = key if type(key) is str else term_text(key)  # type: ignore[arg-type]
         if text is not None:
@@ -795,14 +875,14 @@ def _strings(index: Mapping[object, array]) -> dict[str, array]:
     return out
 
 
-def _fold_terms(index: Mapping[str, array], folding: Mapping[str, str]) -> dict[str, array]:
+def _fold_terms(index: Mapping[str, Ids], folding: Mapping[str, str]) -> dict[str, Ids]:
     """Apply the fold map to term strings; variants that meet have their postings merged."""
     table = str.maketrans(dict(folding))
-    out: dict[str, array] = {}
+    out: dict[str, Ids] = {}
     for term, ids in index.items():
         key = term.translate(table) if not term.isascii() else term
         known = out.get(key)
-        out[key] = ids if known is None else array("I", sorted(set(known).union(ids)))
+        out[key] = ids if known is None else _union([known, ids])
     return out
 
 
@@ -854,13 +934,13 @@ def _with_fixes(data: bytes, fixes: Mapping[str, str] | None) -> bytes:
     return data[:-1] + b',"x":' + _json(dict(fixes)) + b"}"
 
 
-def _fixes_by_doc(fixes: Mapping[str, Mapping[str, str]], postings: Mapping[str, Sequence[int]]) -> dict[int, dict[str, str]]:
+def _fixes_by_doc(fixes: Mapping[str, Mapping[str, str]], postings: Mapping[str, Ids]) -> dict[int, dict[str, str]]:
     """For each document, the context fixes its text needs, found through the
     postings of the fixed bigrams (few) rather than by scanning every body."""
     out: defaultdict[int, dict[str, list[str]]] = defaultdict(dict)
     for edition, fix in fixes.items():
         for source, target in sorted(fix.items()):
-            for doc_id in postings.get(source, ()):
+            for doc_id in _ids_of(postings.get(source, ())):  # type: ignore[arg-type]
                 out[doc_id].setdefault(edition, []).append(source + target)
     return {doc_id: {ed: "".join(f) for ed, f in by_edition.items()} for doc_id, by_edition in out.items()}
 
@@ -1205,15 +1285,15 @@ def _after(first: Callable[[], object], then: Callable[[], object]) -> object:
     return then()
 
 
-def _encode_terms(terms: Sequence[str], every: Mapping[str, array], head: Mapping[str, array]) -> tuple[dict[str, object], int]:
+def _encode_terms(terms: Sequence[str], every: Mapping[str, Ids], head: Mapping[str, Ids]) -> tuple[dict[str, object], int]:
     """The shard value of each term and the sum of their _weight."""
     encoded: dict[str, object] = {}
     total = 0
     for term in terms:
         ids = every[term]
-        postings = encode_postings(ids)
+        postings = _encode(ids)
         head_ids = head.get(term)
-        encoded[term] = postings if head_ids is None else [postings, "*" if head_ids == ids else encode_postings(head_ids)]
+        encoded[term] = postings if head_ids is None else [postings, "*" if head_ids is ids or _same(head_ids, ids) else _encode(head_ids)]
         total += _weight(term, postings)
     return encoded, total
 
@@ -1529,17 +1609,30 @@ def _toggle(mask: int, edits: Sequence[tuple[int, bool]]) -> int:
     return mask
 
 
-_ONE = re.compile("1")
+# _GAP_ZEROS[z]: the code of an id that z ids without the term precede since the previous one.
+_GAP_ZEROS = _GAP[1:]
 
 
 def _encode_mask(mask: int) -> str:
-    """encode_postings of the set bits, without listing the ids of a bitmap."""
+    """encode_postings of the set bits, without a Python step per document of a bitmap."""
     top = mask.bit_length()
     bitmap_len = 1 + -(-((top + 7) // 8) * 4 // 3)
     if mask.bit_count() >= bitmap_len:
-        raw = mask.to_bytes((top + 7) // 8, "little")
-        return "=" + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-    return encode_postings([m.start() for m in _ONE.finditer(format(mask, "b")[::-1])])
+        return _mask_bitmap(mask)
+    # The bits from doc 0 split at every set bit: the runs of zeros are the
+    # gaps minus one, which is what a posting stores.
+    zeros = list(map(len, format(mask, "b")[::-1].split("1")))[:-1]
+    if top < len(_GAP_ZEROS):  # no run is longer than the mask
+        text = "".join(map(_GAP_ZEROS.__getitem__, zeros))
+    else:
+        text = "".join(map(_varint, zeros))
+    return _mask_bitmap(mask) if len(text) > bitmap_len else text
+
+
+def _mask_ids(mask: int) -> list[int]:
+    """The set bits of a mask, in order."""
+    runs = map(len, format(mask, "b")[::-1].split("1"))
+    return list(accumulate(map(add, runs, repeat(1)), initial=-1))[1:-1]
 
 
 def _refresh_docs(

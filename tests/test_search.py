@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import shutil
+from array import array
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,31 @@ def test_sparse_postings_are_gaps() -> None:
     assert search.encode_postings([5, 100, 5000]) == search._varint(5) + search._varint(94) + search._varint(4899)
     assert search._varint(5) == "F" and search._varint(94) == "ie"  # 94 = 2·32 + 30: "i" (32+2, more follows), "e" (30)
     assert search.encode_postings([0, 1, 2]) == "=Bw"  # three in a row: the bitmap 0b111 is shorter
+
+
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=3000), unique=True).map(sorted), min_size=1, max_size=4), st.integers(0, 3000))
+@settings(max_examples=200)
+def test_postings_as_arrays_or_masks_unite_join_and_encode_alike(parts: list[list[int]], cut: int) -> None:
+    everything = sorted(set().union(*parts))
+    # Every other part as a mask: a union of any mix is the same documents, encoded the same.
+    mixed = [search._as_mask(ids) if n % 2 else array("I", ids) for n, ids in enumerate(parts)]
+    united = search._union(mixed)
+    assert list(search._ids_of(united)) == everything
+    assert search._encode(united) == search.encode_postings(everything)
+    assert search._mask_ids(search._as_mask(everything)) == everything
+    # Two consecutive ranges of documents, each as either kind.
+    before, after = [i for i in everything if i < cut], [i for i in everything if i >= cut]
+    for kinds in ((array, array), (array, int), (int, array), (int, int)):
+        pieces = [array("I", ids) if kind is array else search._as_mask(ids) for kind, ids in zip(kinds, (before, after))]
+        joined = search._joined(*pieces)
+        assert list(search._ids_of(joined)) == everything
+        assert search._same(joined, array("I", everything)) and search._same(search._as_mask(everything), joined)
+
+
+def test_a_term_in_many_documents_becomes_a_mask() -> None:
+    common, rare = array("I", range(0, 640, 2)), array("I", [7, 300])
+    assert search._compact(common, 640) == search._as_mask(common)  # 320 of 640 documents
+    assert search._compact(rare, 640) is rare
 
 
 # -- terms -----------------------------------------------------------------------------
