@@ -86,9 +86,9 @@ class Converter:
         a tenth of a millisecond besides its text, as much as a short page."""
         if self.config is None:
             return list(pages)
-        read: list[str | _Lines | _Reading] = []
-        readings: list[_Reading] = []
-        pending: dict[str, _Reading] = {}  # lines met earlier in this batch
+        read: list[str | _Lines | _Reading | _OneRun] = []
+        readings: list[_Reading | _OneRun] = []
+        pending: dict[str, _Reading | _OneRun] = {}  # lines met earlier in this batch
         for page in pages:
             if page.isascii():
                 read.append(page)
@@ -198,14 +198,33 @@ class _CutTag(Exception):
     """A line's text holds < or >: a tag seems cut in two by a line break."""
 
 
+class _OneRun:
+    """A line that is one run of text inside ASCII markup: <p>…</p> and the
+    like (most lines of a page), or a visible <meta>'s content. Lighter than
+    a _Reading: there are tens of thousands in a batch."""
+
+    __slots__ = ("source", "opening", "body", "closing", "recurs", "result")
+    end: Skip = NO_SKIP  # opens nothing
+
+    def __init__(self, source: str, opening: str, body: str, closing: str) -> None:
+        self.source = source
+        self.opening = opening
+        self.body = body  # not ASCII
+        self.closing = closing
+        # A long one is a paragraph of one article: it does not come back,
+        # and remembering it past the batch would crowd out the lines that do.
+        self.recurs = len(source) <= SIMPLE_MEMO_LIMIT
+        self.result = source  # the converted line, once _finish has run
+
+
 class _Reading:
     """A line or page read for conversion: out is its text pieces (at the
-    even indices) and tags (odd) — or a <meta> line, its tag around its
-    content — with the runs and attribute values to convert."""
+    even indices) and tags (odd), with the runs and attribute values to convert."""
 
-    __slots__ = ("source", "out", "runs", "values", "marked", "end", "recurs", "result")
+    __slots__ = ("source", "out", "runs", "values", "marked", "end", "result")
+    recurs = True  # worth remembering past the batch
 
-    def __init__(self, source: str, out: list[str], recurs: bool = True) -> None:
+    def __init__(self, source: str, out: list[str]) -> None:
         self.source = source
         self.out = out
         # (start, stop, text): the run's pieces are out[start:stop:2], and
@@ -214,9 +233,6 @@ class _Reading:
         self.values: list[str] = []  # visible attribute values to convert
         self.marked: list[int] = []  # indices in out of the tags holding them
         self.end: Skip = NO_SKIP
-        # Worth remembering past the batch: not a long paragraph, which is
-        # one article's and would crowd out the lines that do come back.
-        self.recurs = recurs
         self.result = source  # the converted text, once _finish has run
 
     def add_run(self, start: int, last: int) -> None:
@@ -259,7 +275,7 @@ class _Reading:
         return f"{VALUE_MARK}{len(self.values) - 1}{VALUE_MARK}"
 
 
-def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Reading:
+def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Reading | _OneRun:
     """Split a line (or a whole page) into tags and runs of text, starting in
     the skip state start; raises _CutTag (strict) if a tag seems cut in two."""
     if start is NO_SKIP:
@@ -268,13 +284,20 @@ def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Read
             simple = _split_simple(source)
             if simple is not None:
                 # <p>text</p> and the like, most lines of a page: no scanning.
-                reading = _Reading(source, list(simple), recurs=len(source) <= SIMPLE_MEMO_LIMIT)
-                reading.add_run(1, 1)
-                return reading
+                opening, text, closing = simple
+                if text.isascii():
+                    return _Reading(source, [source])  # nothing to convert
+                return _OneRun(source, opening, text, closing)
         elif tags == 1:
-            meta = _split_meta(source)
-            if meta is not None:
-                return meta
+            meta = META_LINE.match(source)
+            if meta is not None and "lang" not in source and "translate" not in source and VALUE_MARK not in source:
+                # <meta name="…" content="…">, a dozen in each article's
+                # head, as tag() converts it: only the content of the names a
+                # reader sees, its value converted alone.
+                opening, name, content, closing = meta.groups()
+                if name not in VISIBLE_META or content.isascii():
+                    return _Reading(source, [source])
+                return _OneRun(source, opening, content, closing)
     # re.split does the scanning in C: text, tag, name, text, tag, name … text.
     parts = SPLIT.split(source)
     names = parts[2::3]
@@ -283,20 +306,6 @@ def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Read
     if start is NO_SKIP and _read_plain(converter, reading, names):
         return reading
     _read_tags(converter, reading, start, strict)
-    return reading
-
-
-def _split_meta(line: str) -> _Reading | None:
-    """<meta name="…" content="…"> alone on a line (a dozen in each article's
-    head), as tag() would convert it: content is converted only for the
-    names a reader sees, as one piece between the rest of the tag."""
-    match = META_LINE.match(line)
-    if match is None or "lang" in line or "translate" in line or VALUE_MARK in line:
-        return None
-    opening, name, content, closing = match.groups()
-    reading = _Reading(line, [opening, content, closing], recurs=len(line) <= SIMPLE_MEMO_LIMIT)
-    if name in VISIBLE_META:
-        reading.add_run(1, 1)
     return reading
 
 
@@ -389,7 +398,9 @@ class _Lines:
 
     __slots__ = ("lines", "placed", "readings")
 
-    def __init__(self, lines: list[str], placed: list[tuple[int, _Reading]], readings: list[_Reading]) -> None:
+    def __init__(
+        self, lines: list[str], placed: list[tuple[int, _Reading | _OneRun]], readings: list[_Reading | _OneRun]
+    ) -> None:
         self.lines = lines
         self.placed = placed  # (line number, the reading that converts it)
         self.readings = readings  # the readings this page brought to the batch
@@ -400,7 +411,7 @@ class _Lines:
         return "\n".join(self.lines)
 
 
-def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading]) -> _Lines | None:
+def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading | _OneRun]) -> _Lines | None:
     """Read a page line by line, reusing the lines every page shares.
 
     Exact because no OpenCC phrase holds a line break, so a run of text
@@ -414,8 +425,8 @@ def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading]) -
     # Most lines are known: looked up all at once, in C, and only the
     # others visited. Known lines start and end outside any skipped element.
     done = list(map(memo.get, lines))
-    placed: list[tuple[int, _Reading]] = []
-    readings: list[_Reading] = []
+    placed: list[tuple[int, _Reading | _OneRun]] = []
+    readings: list[_Reading | _OneRun] = []
     walked = 0  # lines before this one are read
     try:
         for index in [index for index, line in enumerate(done) if line is None]:
@@ -454,13 +465,16 @@ def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading]) -
     return _Lines(done, placed, readings)  # type: ignore[arg-type]  # every None is placed
 
 
-def _finish(readings: list[_Reading], converter: Converter) -> None:
+def _finish(readings: list[_Reading | _OneRun], converter: Converter) -> None:
     """Convert every run and visible attribute of every reading at once (one
     OpenCC call: each call costs about a tenth of a millisecond besides its
     text), put them back and join each reading's result."""
     memo = converter.memo
-    texts = [text for reading in readings for _, _, text in reading.runs]
-    texts += [value for reading in readings for value in reading.values]
+    ones = [reading for reading in readings if type(reading) is _OneRun]
+    full = [reading for reading in readings if type(reading) is _Reading]
+    texts = [one.body for one in ones]
+    texts += [text for reading in full for _, _, text in reading.runs]
+    texts += [value for reading in full for value in reading.values]
     found: dict[str, str] = {}
     wanted: list[str] = []
     for text in dict.fromkeys(texts):
@@ -479,7 +493,14 @@ def _finish(readings: list[_Reading], converter: Converter) -> None:
             if len(text) <= MEMO_LIMIT and len(memo) < MEMO_SIZE:
                 memo[text] = result
     alone = converter.text
-    for reading in readings:
+    for one in ones:
+        body = one.body
+        converted_body = found[body]
+        # As for a run of one piece below.
+        if len(converted_body) != len(body):
+            converted_body = alone(body)
+        one.result = f"{one.opening}{converted_body}{one.closing}"
+    for reading in full:
         out = reading.out
         for start, stop, text in reading.runs:
             converted_run = found[text]

@@ -1,3 +1,6 @@
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from banmian.convert import Converter
 
 HANT = Converter("s2tw", "zh-Hant")
@@ -127,3 +130,131 @@ def test_attribute_values_are_converted_with_the_batch() -> None:
     assert 'title="頭髮" data-x="发">發</p>' in converter.html(page)
     assert 'alt="\ue001發\ue001"' in converter.html(page)  # a mark-like character is kept as written
 
+
+
+def _page(*lines: str) -> str:
+    """A page of these lines in the chrome every page has (enough lines to be read line by line)."""
+    return "\n".join(("<!DOCTYPE html>", '<html lang="zh-Hant">', "<head>", *lines, "</body>", "</html>", ""))
+
+
+def _line_wise_is_whole_page(config: str, *pages: str) -> list[str]:
+    """Each page read line by line (twice: then from remembered lines) as read whole."""
+    expected = [_whole_page(Converter(config, "zh-Hant"), page) for page in pages]
+    converter = Converter(config, "zh-Hant")
+    assert converter.html_many(pages) == expected
+    assert converter.html_many(pages) == expected
+    assert [converter.html(page) for page in pages] == expected
+    return expected
+
+
+def test_meta_lines_take_the_short_way_exactly() -> None:
+    page = _page(
+        '<meta name="description" content="头发很长">',
+        '<meta property="og:title" content="插上U盘和鼠标">',
+        '  <meta name="citation_title" content="里面">',
+        '<meta name="keywords" content="头发">',  # not shown to readers
+        '<meta name="description" content="ascii only">',
+        # The long way: another edition's lang, translate, quotes, marks.
+        '<meta lang="zh-Hans" name="description" content="头发">',
+        '<meta name="description" content="头发" translate="no">',
+        "<meta name='description' content='头发'>",
+        '<meta name="description" content="头发\ue000里面">',
+        '<meta name="description" content="\ue0010\ue001头发">',
+        '<meta name="description" content="头发"><p>头发</p>',
+    )
+    converted, = _line_wise_is_whole_page("s2tw", page)
+    assert '<meta name="description" content="頭髮很長">' in converted
+    assert '  <meta name="citation_title" content="裡面">' in converted
+    assert '<meta name="keywords" content="头发">' in converted
+    assert '<meta lang="zh-Hans" name="description" content="头发">' in converted
+    assert '<meta name="description" content="头发" translate="no">' in converted
+    assert "<meta name='description' content='頭髮'>" in converted
+    assert '<meta name="description" content="頭髮\ue000裡面">' in converted
+    assert '<meta name="description" content="\ue0010\ue001頭髮">' in converted
+    twp, = _line_wise_is_whole_page("s2twp", page)
+    assert '<meta property="og:title" content="插上隨身碟和滑鼠">' in twp
+
+
+def test_lines_of_ordinary_elements_take_the_short_way_exactly() -> None:
+    page = _page(
+        '<p class="kicker">头</p>    <h1>发</h1>',  # a block between: 头 | 发, not 头发
+        '<li><a href="/发/"><b>A01</b> 他的头<strong>发</strong></a></li>',
+        '<p class="byline"><span>记者 头</span><span><time datetime="2025">发</time> · <a href="/发/">里面</a></span></p>',
+        '<p title="头发">里面</p><img alt="头发" src="发.png"><br>发展',
+        "<p>插上<b>U盘</b>和鼠标</p><p>U盘</p>",
+        "<p>头\ue000发</p><b>\ue001发</b><b>\ue0010\ue001</b>",
+        # The long way: a comment, skipped elements, lang, translate, names
+        # as written in capitals or unknown, "lang" in the text, a > in it.
+        "<p>头<!-- 注释 -->发</p><p>发</p>",
+        "<p>头<code>发</code>发</p><p>发</p>",
+        '<p lang="zh-Hans">头发</p><p>头发</p>',
+        '<p>头</p><span translate="no">发</span>发',
+        "<P>头发</P><p>发</p>",
+        "<my-el>头<b>发</b></my-el><p>发</p>",
+        "<p>language 头</p><b>发</b>",
+        '<p title="a>b">头发</p><b>发</b>',
+    )
+    converted, = _line_wise_is_whole_page("s2tw", page)
+    assert '<p class="kicker">頭</p>    <h1>發</h1>' in converted
+    assert '<li><a href="/发/"><b>A01</b> 他的頭<strong>髮</strong></a></li>' in converted
+    assert '<p title="頭髮">裡面</p><img alt="頭髮" src="发.png"><br>發展' in converted
+    assert "<p>頭<code>发</code>發</p>" in converted
+    assert '<p lang="zh-Hans">头发</p><p>頭髮</p>' in converted
+    assert '<span translate="no">发</span>' in converted
+    twp, = _line_wise_is_whole_page("s2twp", page)
+    assert "<p>隨身碟</p>" in twp and "滑鼠" in twp
+
+
+def test_a_skipped_element_over_lines_ignores_remembered_lines() -> None:
+    converter = Converter("s2tw", "zh-Hant")
+    known = _page("<p>头发</p>", "<li><a>头</a><b>发</b></li>", '<meta name="description" content="头发">')
+    converter.html(known)  # every line of it now remembered
+    page = _page(
+        "<pre>",
+        "<p>头发</p>",
+        "</pre><p>头发</p>",
+        '<div lang="zh-Hans"><li><a>头</a><b>发</b></li>',
+        '<meta name="description" content="头发">',
+        "</div>",
+        "<script>",
+        "<li><a>头</a><b>发</b></li>",
+        "</script><li><a>头</a><b>发</b></li>",
+    )
+    converted = converter.html(page)
+    assert converted == _whole_page(Converter("s2tw", "zh-Hant"), page)
+    assert "<pre>\n<p>头发</p>\n</pre><p>頭髮</p>" in converted
+    assert '<div lang="zh-Hans"><li><a>头</a><b>发</b></li>\n<meta name="description" content="头发">' in converted
+    assert "<script>\n<li><a>头</a><b>发</b></li>\n</script><li><a>頭</a><b>髮</b></li>" in converted
+
+
+def test_a_tag_cut_in_a_line_of_elements_falls_back_to_the_whole_page() -> None:
+    page = _page('<p>头</p><a title="头发"', 'href="/">发</a>', "<p>里面</p>")
+    converted, = _line_wise_is_whole_page("s2tw", page)
+    assert '<a title="頭髮"\nhref="/">發</a>' in converted
+
+
+# Pieces of pages, as templates write them and as they should never be:
+# phrases across inline markup, blocks, skipped elements and lang or
+# translate opened on one line and closed on another, comments, visible
+# attributes and <meta>, names in capitals, tags cut by a line break,
+# private-use characters (the batch separator and the value mark), and
+# text that converts to another length under s2twp (U盘 → 隨身碟).
+_TEXTS = ["头", "发", "头发", "发展", "里面", "U盘", "鼠标", " ", "lang", "\ue000", "\ue001", "\ue0010\ue001", "&lt;", "a > b"]
+_TAGS = [
+    "<p>", "</p>", '<p class="kicker">', "<h1>", "</h1>", "<li>", "</li>", "<br>", "<div>", "</div>",
+    "<b>", "</b>", "<strong>", "</strong>", '<a href="/发/">', "</a>", '<time datetime="2025">', "</time>",
+    "<span>", "</span>", '<span lang="zh-Hans">', '<span translate="no">', '<div lang="zh-Hant">',
+    "<code>", "</code>", "<pre>", "</pre>", "<script>", "</script>", "<P>", "</P>", "<my-el>", "</my-el>",
+    "<!-- 头发 -->", '<img alt="头发" src="发.png">', '<p title="头发">', '<abbr title="U盘">',
+    '<meta name="description" content="头发">', '<meta property="og:title" content="U盘里面">',
+    '<meta name="keywords" content="头发">', '<a data-x="头发"\n title="头发">', "<p\n>",
+]
+_line = st.lists(st.sampled_from(_TEXTS + _TAGS), max_size=6).map("".join)
+_chrome = st.sampled_from(["<p>头发</p>", "<li><b>A01</b> 里面</li>", '<meta name="description" content="头发">', "</div>", ""])
+_pages = st.lists(st.lists(_line | _chrome, min_size=6, max_size=14).map(lambda lines: _page(*lines)), min_size=1, max_size=3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_pages, st.sampled_from(["s2tw", "s2twp"]))
+def test_any_page_read_line_by_line_equals_it_read_whole(pages: list[str], config: str) -> None:
+    _line_wise_is_whole_page(config, *pages)
