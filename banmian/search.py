@@ -44,8 +44,8 @@ from array import array
 from collections import defaultdict, deque
 from contextlib import suppress
 from functools import lru_cache, partial
-from itertools import accumulate, chain, repeat
-from operator import add, and_, itemgetter, lshift, or_, setitem, sub
+from itertools import accumulate, chain, compress, repeat
+from operator import add, and_, itemgetter, lshift, ne, setitem, sub
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, Sequence
 
 from .cache import collector_paused
@@ -229,11 +229,9 @@ def _convert_chars(config: str) -> Mapping[str, str]:
     converted = Converter(config, "").text(joined).split("\n")
     if len(converted) != len(chars):  # a config that merges lines: trust nothing
         return {}
-    # Set operations on the pairs: most characters do not change, and a
-    # comprehension over 27,000 pairs for each of six configs shows.
-    changed = set(zip(chars, converted))
-    changed.difference_update(zip(chars, chars))
-    return {a: b for a, b in changed if len(b) == 1}
+    # Most characters do not change: the pairs that do are picked in C
+    # (compress by map(ne)), not by a comprehension over 27,000 pairs for each of six configs.
+    return {a: b for a, b in compress(zip(chars, converted), map(ne, chars, converted)) if len(b) == 1}
 
 
 @lru_cache(maxsize=1)
@@ -319,7 +317,7 @@ def _phrase_pairs(configs: tuple[str, ...]) -> list[tuple[str, str]]:
         converted = Converter(config, "").text(joined)
         # When no word changed length, the characters of the two texts pair up
         # one to one: the pairs are one zip over the whole text, in C.
-        found = [pair for pair in dict.fromkeys(zip(joined, converted)) if pair[0] != pair[1]]
+        found = list(dict.fromkeys(compress(zip(joined, converted), map(ne, joined, converted))))
         if len(converted) == len(joined) and not any("\n" in pair for pair in found):
             pairs.update(dict.fromkeys(found))
             continue
@@ -1264,19 +1262,24 @@ def _rebuild(index: _Index, docs: Sequence[Doc], converters: Mapping[str, Conver
     aux.folding = _folding(aux, site, state)
     index.char_files = _char_files(aux, site, converters)
 
+    # Each intermediate is let go as soon as the next is made: the build's
+    # peak memory is reached here, with every doc file of the archive held.
     raw_all = _strings(every)
-    every_folded, head_folded = _fold_terms(raw_all, aux.folding), _fold_terms(_strings(head), aux.folding)
-    terms = list(every_folded)
-    slices = [partial(_encode_terms, terms[k::shares], every_folded, head_folded) for k in range(shares)]
-    encoded: dict[str, object] = {}
-    total = 0
-    for values, weight in _run_forked(slices, fork=shares > 1):  # type: ignore[misc]
-        encoded.update(values)
-        total += weight
+    del every
+    fixes = _fixes_by_doc(aux.fixes, raw_all)  # read before the postings are folded and encoded
+    every_folded = _fold_terms(raw_all, aux.folding)
+    del raw_all
+    head_folded = _fold_terms(_strings(head), aux.folding)
+    del head, spelled
+    # Encoded here, not in forked shares: with common terms as masks it is
+    # cheap, and a child would cost more (copied pages, the values pickled back).
+    encoded, total = _encode_terms(every_folded, head_folded)
     index.shards, index.total = _shard_count(total, index.shards or None), total
     index.shard_bytes = _group(encoded, index.shards)
-    fixes = _fixes_by_doc(aux.fixes, raw_all)
-    index.docs = [_with_fixes(data, fixes.get(doc_id)) for doc_id, data in enumerate(files)]
+    del encoded
+    for doc_id, fix in fixes.items():
+        files[doc_id] = _with_fixes(files[doc_id], fix)  # the file without fixes is freed at once
+    index.docs = files
     index.aux = aux
 
 
@@ -1285,12 +1288,13 @@ def _after(first: Callable[[], object], then: Callable[[], object]) -> object:
     return then()
 
 
-def _encode_terms(terms: Sequence[str], every: Mapping[str, Ids], head: Mapping[str, Ids]) -> tuple[dict[str, object], int]:
-    """The shard value of each term and the sum of their _weight."""
+def _encode_terms(every: dict[str, Ids], head: Mapping[str, Ids]) -> tuple[dict[str, object], int]:
+    """The shard value of each term and the sum of their _weight; every is
+    emptied on the way, so that each term's postings are freed once encoded."""
     encoded: dict[str, object] = {}
     total = 0
-    for term in terms:
-        ids = every[term]
+    while every:
+        term, ids = every.popitem()
         postings = _encode(ids)
         head_ids = head.get(term)
         encoded[term] = postings if head_ids is None else [postings, "*" if head_ids is ids or _same(head_ids, ids) else _encode(head_ids)]
