@@ -498,10 +498,11 @@ def pinyin_terms(title: str, readings: Mapping[str, Sequence[str]], memo: dict[s
     with the same readings (titles share many windows: 高质量发展, 青海湖).
     """
     memo = {} if memo is None else memo
-    windows = [title[start : start + PINYIN_SPAN] for start in range(len(title) - 1)]
-    for window in windows:
-        if window not in memo:
-            memo[window] = _window_pinyin(window, readings)
+    size = len(title)
+    # The windows and the memo's misses in C: most windows of a title were met before.
+    windows = list(map(title.__getitem__, map(slice, range(size - 1), range(PINYIN_SPAN, size + PINYIN_SPAN - 1))))
+    for window in set(windows).difference(memo):
+        memo[window] = _window_pinyin(window, readings)
     return set().union(*map(memo.__getitem__, windows))
 
 
@@ -895,15 +896,22 @@ def _doc_files(docs: Sequence[Doc], texts: Sequence[Texts], editions: Sequence[t
     for code, converter in editions:
         if not converter.identity:
             shown[code] = _convert_texts(converter, chain.from_iterable(map(_display, texts)), known.get(code, {}))
+    # Written as _json would write them (keys sorted: b, d, e, p; edition codes;
+    # c, k, n, r, s, t, u), by hand: the generic encoder walking thousands of
+    # small dicts cost more than the strings' escaping, which stays json's own.
+    codes = sorted(code for code, _ in editions)
     files = []
     for doc, text in zip(docs, texts):
         article = doc.article
-        fields: dict[str, dict[str, str]] = {}
-        for code, _ in editions:
+        source = (text.column, text.kicker, text.page_name, text.reporters, text.subtitle, text.title)
+        shown_in = []
+        for code in codes:
             table = shown.get(code, {})
-            display = [table.get(t, t) for t in _display(text)]
-            fields[code] = {key: value for key, value in zip("tksrcnu", (*display, article.urls[code])) if value}
-        files.append(_json({"d": article.date.isoformat(), "p": text.page_code, "e": fields, "b": text.body}))
+            values = (*[table.get(t, t) for t in source], article.urls[code])
+            fields = ",".join([f'"{key}":{_STRING(value)}' for key, value in zip("cknrstu", values) if value])
+            shown_in.append(f"{_STRING(code)}:{{{fields}}}")
+        body, date, page = _STRING(text.body), article.date.isoformat(), _STRING(text.page_code)
+        files.append(f'{{"b":{body},"d":"{date}","e":{{{",".join(shown_in)}}},"p":{page}}}'.encode("utf-8"))
     return files
 
 
@@ -987,6 +995,10 @@ def _bigrams(codes: Iterable[int]) -> list[str]:
 
 # -- files -------------------------------------------------------------------------
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+# How _ENCODER writes a string (ensure_ascii=False), for files written by hand.
+_STRING: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def _json(data: object) -> bytes:

@@ -168,6 +168,17 @@ def test_every_search_file_is_json(built: Path) -> None:
             json.loads(path.read_text("utf-8"))
 
 
+def test_doc_files_are_written_as_the_json_encoder_writes_them(built: Path) -> None:
+    # Doc files are put together by hand; their bytes must be those of the canonical encoder.
+    for path in (built / "search" / "doc").glob("*.json"):
+        assert path.read_bytes() == search._json(json.loads(path.read_bytes()))
+
+
+def test_strings_are_escaped_as_the_json_encoder_escapes_them() -> None:
+    for text in ('引号"与\\反斜杠', "换行\n制表\t", "\x00\x1f", "𠀀非基本平面", "</script>"):
+        assert search._STRING(text).encode("utf-8") == search._json(text)
+
+
 def test_drafts_are_never_indexed(built: Path) -> None:
     manifest = load(built, "manifest.json")
     assert manifest["docs"] == 6
