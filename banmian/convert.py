@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from itertools import compress
+from operator import not_
 from typing import Callable, Sequence
 
 # Elements whose content is never text for a reader to read in another script.
@@ -107,7 +108,8 @@ class Converter:
         for line, reading in pending.items():
             if reading.recurs and reading.end is NO_SKIP:
                 self.lines[line] = reading.result
-        return [item.text() if isinstance(item, _Lines) else item if isinstance(item, str) else item.result for item in read]
+        return [item if isinstance(item, str) else item.text() if isinstance(item, _Lines) else item.result
+                for item in read]
 
 
 @lru_cache(maxsize=None)
@@ -278,8 +280,8 @@ class _Reading:
 def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Reading | _OneRun:
     """Split a line (or a whole page) into tags and runs of text, starting in
     the skip state start; raises _CutTag (strict) if a tag seems cut in two."""
+    tags = source.count("<")
     if start is NO_SKIP:
-        tags = source.count("<")
         if tags == 2:
             simple = _split_simple(source)
             if simple is not None:
@@ -290,7 +292,7 @@ def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Read
                 return _OneRun(source, opening, text, closing)
         elif tags == 1:
             meta = META_LINE.match(source)
-            if meta is not None and "lang" not in source and "translate" not in source and VALUE_MARK not in source:
+            if meta and "lang" not in source and "translate" not in source and VALUE_MARK not in source:
                 # <meta name="…" content="…">, a dozen in each article's
                 # head, as tag() converts it: only the content of the names a
                 # reader sees, its value converted alone.
@@ -303,7 +305,7 @@ def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Read
     names = parts[2::3]
     del parts[2::3]
     reading = _Reading(source, parts)
-    if start is NO_SKIP and _read_plain(converter, reading, names):
+    if start is NO_SKIP and len(names) == tags and _read_plain(converter, reading, names):
         return reading
     _read_tags(converter, reading, start, strict)
     return reading
@@ -312,10 +314,11 @@ def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Read
 def _read_plain(converter: Converter, reading: _Reading, names: list[str | None]) -> bool:
     """Read a source of ordinary elements only, without a call per tag: no
     comment, nothing skipped, no lang or translate, no < or > outside tags
-    (so nothing cut either). False, having read nothing, for any other."""
+    (so nothing cut either). False, having read nothing, for any other.
+    The caller has checked that there are as many < as tags."""
     source = reading.source
     count = len(names)
-    if source.count("<") != count or source.count(">") != count or "lang" in source or "translate" in source:
+    if source.count(">") != count or "lang" in source or "translate" in source:
         return False
     boundaries = list(map(BOUNDARIES.get, names))
     if None in boundaries:
@@ -475,23 +478,22 @@ def _finish(readings: list[_Reading | _OneRun], converter: Converter) -> None:
     texts = [one.body for one in ones]
     texts += [text for reading in full for _, _, text in reading.runs]
     texts += [value for reading in full for value in reading.values]
-    found: dict[str, str] = {}
-    wanted: list[str] = []
-    for text in dict.fromkeys(texts):
-        known = memo.get(text)
-        if known is None:
-            wanted.append(text)
-        else:
-            found[text] = known
+    # Looked up, and what is not known picked out, in C: a batch has some
+    # hundred thousand texts. (Were a converted text empty, it would only be
+    # converted again.)
+    unique = list(dict.fromkeys(texts))
+    known = list(map(memo.get, unique))
+    found = dict(zip(unique, known))
+    wanted = list(compress(unique, map(not_, known)))
     if wanted:
         joined = SEPARATOR.join(wanted)
         converted = converter.text(joined).split(SEPARATOR)
         if len(converted) != len(wanted) or joined.count(SEPARATOR) != len(wanted) - 1:
             converted = [converter.text(text) for text in wanted]
         found.update(zip(wanted, converted))
-        for text, result in zip(wanted, converted):
-            if len(text) <= MEMO_LIMIT and len(memo) < MEMO_SIZE:
-                memo[text] = result
+        if len(memo) < MEMO_SIZE:
+            short = [(text, result) for text, result in zip(wanted, converted) if len(text) <= MEMO_LIMIT]
+            memo.update(short[: MEMO_SIZE - len(memo)])
     alone = converter.text
     for one in ones:
         body = one.body
