@@ -10,7 +10,7 @@ converted as one run, so 头**发** is read as the phrase 头发 (頭髮), not �
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import compress
 from operator import not_
 from typing import Callable, Sequence
@@ -219,11 +219,17 @@ class _OneRun:
         self.result = source  # the converted line, once _finish has run
 
 
+def _mark_value(values: list[str], value: str) -> str:
+    """Converted with the runs, in _finish: a mark holds the value's place."""
+    values.append(value)
+    return f"{VALUE_MARK}{len(values) - 1}{VALUE_MARK}"
+
+
 class _Reading:
     """A line or page read for conversion: out is its text pieces (at the
     even indices) and tags (odd), with the runs and attribute values to convert."""
 
-    __slots__ = ("source", "out", "runs", "values", "marked", "end", "result")
+    __slots__ = ("source", "out", "runs", "marks", "end", "result")
     recurs = True  # worth remembering past the batch
 
     def __init__(self, source: str, out: list[str]) -> None:
@@ -232,8 +238,9 @@ class _Reading:
         # (start, stop, text): the run's pieces are out[start:stop:2], and
         # text is them joined, kept so as to be joined once.
         self.runs: list[tuple[int, int, str]] = []
-        self.values: list[str] = []  # visible attribute values to convert
-        self.marked: list[int] = []  # indices in out of the tags holding them
+        # Visible attribute values to convert, and the indices in out of the
+        # tags holding their marks; None for most, which have none.
+        self.marks: tuple[list[str], list[int]] | None = None
         self.end: Skip = NO_SKIP
         self.result = source  # the converted text, once _finish has run
 
@@ -257,8 +264,11 @@ class _Reading:
         if VALUE_MARK in tag:  # never in real pages; such a tag is converted on its own
             convert: Callable[[str], str] = converter.remembered
         else:
-            convert = self._mark_value
-            self.marked.append(index)
+            if self.marks is None:
+                self.marks = ([], [])
+            values, marked = self.marks
+            marked.append(index)
+            convert = partial(_mark_value, values)
 
         def replace(match: re.Match[str]) -> str:
             if match.group(2).lower() not in visible:
@@ -271,10 +281,6 @@ class _Reading:
 
         return f"<{written_name}{ATTRIBUTE.sub(replace, attrs)}{tag[len(written_name) + 1 + len(attrs):]}"
 
-    def _mark_value(self, value: str) -> str:
-        """Converted with the runs, in _finish: a mark holds the value's place."""
-        self.values.append(value)
-        return f"{VALUE_MARK}{len(self.values) - 1}{VALUE_MARK}"
 
 
 def _read(converter: Converter, source: str, start: Skip, strict: bool) -> _Reading | _OneRun:
@@ -399,17 +405,18 @@ def _skips(attrs: str, code: str) -> bool:
 class _Lines:
     """A page cut at its line breaks: lines already converted, and readings to finish."""
 
-    __slots__ = ("lines", "placed", "readings")
+    __slots__ = ("lines", "at", "placed", "readings")
 
     def __init__(
-        self, lines: list[str], placed: list[tuple[int, _Reading | _OneRun]], readings: list[_Reading | _OneRun]
+        self, lines: list[str], at: list[int], placed: list[_Reading | _OneRun], readings: list[_Reading | _OneRun]
     ) -> None:
         self.lines = lines
-        self.placed = placed  # (line number, the reading that converts it)
+        self.at = at  # the line numbers of …
+        self.placed = placed  # … the readings that convert them
         self.readings = readings  # the readings this page brought to the batch
 
     def text(self) -> str:
-        for index, reading in self.placed:
+        for index, reading in zip(self.at, self.placed):
             self.lines[index] = reading.result
         return "\n".join(self.lines)
 
@@ -428,7 +435,8 @@ def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading | _
     # Most lines are known: looked up all at once, in C, and only the
     # others visited. Known lines start and end outside any skipped element.
     done = list(map(memo.get, lines))
-    placed: list[tuple[int, _Reading | _OneRun]] = []
+    at: list[int] = []  # the line numbers of …
+    placed: list[_Reading | _OneRun] = []  # … the readings that convert them
     readings: list[_Reading | _OneRun] = []
     walked = 0  # lines before this one are read
     try:
@@ -446,7 +454,8 @@ def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading | _
                 # An ASCII line too: <html lang="…"> and <script …> are read
                 # once, not on every page.
                 pending[line] = reading
-            placed.append((index, reading))
+            at.append(index)
+            placed.append(reading)
             state = reading.end
             walked = index + 1
             # Inside a skipped element: line by line, known or not, until it ends.
@@ -455,7 +464,8 @@ def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading | _
                 if f"{state[0]}" in line.lower():
                     reading = _read(converter, line, state, strict=True)
                     readings.append(reading)
-                    placed.append((walked, reading))
+                    at.append(walked)
+                    placed.append(reading)
                     state = reading.end
                 else:
                     done[walked] = line  # neither opens nor closes the skipped element
@@ -465,7 +475,7 @@ def _scan_lines(converter: Converter, html: str, pending: dict[str, _Reading | _
             if pending.get(mine.source) is mine:
                 del pending[mine.source]
         return None
-    return _Lines(done, placed, readings)  # type: ignore[arg-type]  # every None is placed
+    return _Lines(done, at, placed, readings)  # type: ignore[arg-type]  # every None is placed
 
 
 def _finish(readings: list[_Reading | _OneRun], converter: Converter) -> None:
@@ -477,7 +487,7 @@ def _finish(readings: list[_Reading | _OneRun], converter: Converter) -> None:
     full = [reading for reading in readings if type(reading) is _Reading]
     texts = [one.body for one in ones]
     texts += [text for reading in full for _, _, text in reading.runs]
-    texts += [value for reading in full for value in reading.values]
+    texts += [value for reading in full if reading.marks for value in reading.marks[0]]
     # Looked up, and what is not known picked out, in C: a batch has some
     # hundred thousand texts. (Were a converted text empty, it would only be
     # converted again.)
@@ -519,9 +529,9 @@ def _finish(readings: list[_Reading | _OneRun], converter: Converter) -> None:
                     pieces.append(converted_run[position : position + len(piece)])
                     position += len(piece)
                 out[start:stop:2] = pieces
-        if reading.values:
+        if reading.marks:
             # Put the converted attribute values where tag() left their marks.
-            values = [found[value] for value in reading.values]
-            for index in reading.marked:
+            values = [found[value] for value in reading.marks[0]]
+            for index in reading.marks[1]:
                 out[index] = VALUE_MARKS.sub(lambda m: values[int(m.group(1))], out[index])
         reading.result = "".join(out)
