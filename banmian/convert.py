@@ -52,11 +52,11 @@ class Converter:
         self.config = config
         self.code = code
         self.memo: dict[str, str] = {}
-        # Whole lines of pages outside any skipped element → converted line:
-        # a page's chrome (head, masthead, page strip, labels) repeats on
-        # every page, so it is read once instead of on each of thousands.
-        # Lines that start and end outside it only, ASCII lines passing
-        # through unchanged included (half the lines of a page).
+        # Whole lines of pages → converted line: a page's chrome (head,
+        # masthead, page strip, labels) repeats on every page, so it is read
+        # once instead of on each of thousands. Only lines that start and end
+        # outside any skipped element; ASCII lines that pass through
+        # unchanged too (half the lines of a page).
         self.lines: dict[str, str] = {}
 
     @property
