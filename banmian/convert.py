@@ -145,8 +145,8 @@ VALUE_MARKS = re.compile("\ue001(\\d+)\ue001")
 # One element holding only text, on one line: <p>…</p>, <h1>…</h1>, <title>…</title>.
 # Indented too: the indent is text, but white space alone is never converted.
 SIMPLE_LINE = re.compile(r"([ \t]*<([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?>)([^<>]*)(</\2>)\Z")
-# <meta name="…" content="…">, the way pages write it: (up to content's
-# value, name, value, rest).
+# <meta name="…" content="…">, the way pages write it. Groups: the tag up
+# to the value, the name, the value, the rest.
 META_LINE = re.compile(r"""([ \t]*<meta (?:name|property)="([^"'<>]+)" content=")([^"<>]*)(">)\Z""")
 # Pages have at least this many lines: below it, line-wise is not worth it.
 LINES_AT_LEAST = 8

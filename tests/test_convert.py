@@ -209,6 +209,14 @@ def test_lines_of_ordinary_elements_take_the_short_way_exactly() -> None:
     assert "<p>隨身碟</p>" in twp and "滑鼠" in twp
 
 
+def test_the_short_way_knows_elements_as_the_long_way_does() -> None:
+    from banmian.convert import BOUNDARIES, INLINE_ELEMENTS, SKIP_ELEMENTS
+
+    assert all(name == name.lower() and name not in SKIP_ELEMENTS for name in BOUNDARIES)
+    assert all(ends == (name not in INLINE_ELEMENTS) for name, ends in BOUNDARIES.items())
+    assert INLINE_ELEMENTS <= BOUNDARIES.keys()
+
+
 def test_a_skipped_element_over_lines_ignores_remembered_lines() -> None:
     converter = Converter("s2tw", "zh-Hant")
     known = _page("<p>头发</p>", "<li><a>头</a><b>发</b></li>", '<meta name="description" content="头发">')
