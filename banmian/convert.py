@@ -69,6 +69,12 @@ class Converter:
         # Loaded on first use: a rebuild that converts nothing never pays for it.
         return _opencc(self.config).convert(text)
 
+    def load(self) -> None:
+        """Load OpenCC's dictionaries now: before forking workers, which then
+        share them instead of each reading its own (~0.1 s and ~40 MB)."""
+        if self.config is not None:
+            _opencc(self.config)
+
     def remembered(self, text: str) -> str:
         """text(), memoised for the short strings that recur on every page."""
         converted = self.memo.get(text)

@@ -303,6 +303,8 @@ def render_pages(
     _WORK = (renderer, tree, page_jobs)
     try:
         if parallel:
+            for converter in renderer.converters.values():
+                converter.load()  # the parent converts feeds too: loaded once, for all
             with _pool(jobs) as pool:
                 results = pool.imap(_render_jobs, chunks)
                 if meanwhile is not None:

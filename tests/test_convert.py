@@ -276,3 +276,14 @@ _pages = st.lists(
 @given(_pages, st.sampled_from(["s2tw", "s2twp"]))
 def test_any_page_read_line_by_line_equals_it_read_tag_by_tag(pages: list[str], config: str) -> None:
     _line_wise_is_whole_page(config, *pages)
+
+
+def test_load_reads_the_dictionaries_once_before_use() -> None:
+    from banmian.convert import _opencc
+
+    Converter(None, "zh-Hans").load()  # the source edition has none to load
+    _opencc.cache_clear()
+    converter = Converter("s2tw", "zh-Hant")
+    converter.load()
+    assert _opencc.cache_info().currsize == 1
+    assert converter.text("头发") == "頭髮" and _opencc.cache_info().misses == 1
