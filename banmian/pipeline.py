@@ -28,16 +28,19 @@ from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
 from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, ContentEntry, load_content
-from .model import Article, Body, Newspaper, Site
+from .model import Article, ArticleSource, Body, Newspaper, Site
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
-from .resolve import resolve
+from .resolve import resolve, slug_inputs
 from .search import search_files
 from .sitemap import sitemap_files
+from .slugs import SlugsElsewhere
 from .walk import THEME_ROOT
 from .write import FolderId, OutputLocked, OutputTree, Written
 
 # Below this many pages a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 400
+# Below this many articles loading the pinyin tables elsewhere saves too little.
+SLUGS_ELSEWHERE_FROM = 500
 # Pages rendered, then converted together: fewer OpenCC calls, bounded memory.
 RENDER_BATCH = 64
 
@@ -100,11 +103,18 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def load_site(options: BuildOptions, cache: BuildCache, articles: Iterable[ContentEntry] | None = None) -> Loaded:
+def load_site(
+    options: BuildOptions,
+    cache: BuildCache,
+    articles: Sequence[ContentEntry] | None = None,
+    meanwhile: Callable[[Sequence[ArticleSource]], None] | None = None,
+) -> Loaded:
     """Load and resolve; raise ContentError with every problem if it cannot build.
 
     articles: walk.content_entries() of the source's content, when the
-    caller has just walked it (the up-to-date check).
+    caller has just walked it (the up-to-date check). meanwhile(the
+    articles to publish) runs between reading and resolving, while slugs
+    may be made elsewhere.
     """
     paper, problems = load_config(options.source)
     if paper is None:
@@ -112,18 +122,34 @@ def load_site(options: BuildOptions, cache: BuildCache, articles: Iterable[Conte
     if options.base_url:
         url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
         paper = dataclasses.replace(paper, base_url=url)
-    # Articles are parsed here, not in a worker pool: parsing is cheap now
-    # (0.3 s CPU at 5,000 articles), and starting workers and pickling every
-    # record back cost more CPU than they saved time.
-    content = load_content(options.source, cache.sources, cache.stats, cache.bodies, articles)
-    problems.extend(content.problems)
-    published = [a for a in content.articles if options.drafts or not a.draft]
-    if not published and not errors_in(problems):
-        where = options.source / CONTENT_DIR
-        found = f"{content.files_read} Markdown file(s), all drafts" if content.files_read else "no Markdown files"
-        problems.append(Problem(str(where), None, f"no articles to publish: found {found} under {where}"))
-    if errors_in(problems):
-        raise ContentError(problems)
+    # A cold build of a large archive slugs every title: the tables for it
+    # are loaded by another process while this one reads. Not when the
+    # cache knows the slugs, nor for a few articles, nor on one core.
+    elsewhere = None
+    if not cache.slugs and articles is not None and len(articles) >= SLUGS_ELSEWHERE_FROM and (options.jobs or default_jobs()) > 1:
+        elsewhere = SlugsElsewhere.start()
+    try:
+        # Articles are parsed here, not in a worker pool: parsing is cheap now
+        # (0.3 s CPU at 5,000 articles), and starting workers and pickling every
+        # record back cost more CPU than they saved time.
+        content = load_content(options.source, cache.sources, cache.stats, cache.bodies, articles)
+        if elsewhere is not None:
+            elsewhere.ask(slug_inputs(paper, content.articles, content.issues) - cache.slugs.keys())
+        problems.extend(content.problems)
+        published = [a for a in content.articles if options.drafts or not a.draft]
+        if not published and not errors_in(problems):
+            where = options.source / CONTENT_DIR
+            found = f"{content.files_read} Markdown file(s), all drafts" if content.files_read else "no Markdown files"
+            problems.append(Problem(str(where), None, f"no articles to publish: found {found} under {where}"))
+        if errors_in(problems):
+            raise ContentError(problems)
+        if meanwhile is not None:
+            meanwhile(published)
+        if elsewhere is not None:
+            cache.slugs.update(elsewhere.answers())
+    finally:
+        if elsewhere is not None:
+            elsewhere.close()
     site, resolve_problems = resolve(
         paper, content.articles, content.issues, include_drafts=options.drafts, slug_cache=cache.slugs
     )
@@ -183,10 +209,17 @@ def _chunks(items: Sequence, count: int) -> list[Sequence]:  # type: ignore[type
 
 def render_bodies(articles: Iterable[Article], cache: BuildCache, jobs: int) -> Mapping[str, Body]:
     """Markdown → HTML once per distinct article body (cached by digest)."""
+    articles = list(articles)
+    render_sources([a.src for a in articles], cache, jobs)
+    return ArticleBodies({a.key: a.src.digest for a in articles}, cache.bodies)
+
+
+def render_sources(sources: Iterable[ArticleSource], cache: BuildCache, jobs: int) -> None:
+    """Put the HTML of every body not yet in the cache's store there."""
     missing: dict[str, str] = {}
-    for article in articles:
-        if article.src.digest not in cache.bodies:
-            missing[article.src.digest] = article.src.body
+    for src in sources:
+        if src.digest not in cache.bodies:
+            missing[src.digest] = src.body
     # Plain copy takes microseconds here; only the rest is worth a pool.
     work = []
     for digest, text in missing.items():
@@ -201,7 +234,6 @@ def render_bodies(articles: Iterable[Article], cache: BuildCache, jobs: int) -> 
                 cache.bodies.update(done)
     else:
         cache.bodies.update(_render_bodies(work))
-    return ArticleBodies({a.key: a.src.digest for a in articles}, cache.bodies)
 
 
 class ArticleBodies(Mapping[str, Body]):
@@ -357,7 +389,7 @@ def build(
     options: BuildOptions,
     progress: Progress | None = None,
     cache: BuildCache | None = None,
-    articles: Iterable[ContentEntry] | None = None,
+    articles: Sequence[ContentEntry] | None = None,
 ) -> BuildResult:
     """Build the site into options.output; raise ContentError (site untouched) on bad input.
 
@@ -373,8 +405,6 @@ def build(
     remembered = cache is not None or options.use_cache
     if cache is None:
         cache = load_cache(source) if options.use_cache else BuildCache()
-    loaded = load_site(options, cache, articles)
-    site = loaded.site
     theme = _theme(source, source / CACHE_DIR / "templates" if options.use_cache else None)
     kept = cache.live.get("theme")
     if kept is not None and kept.folders == theme.folders and kept.fingerprint == theme.fingerprint:
@@ -384,6 +414,9 @@ def build(
     # only when the theme's files changed since the last good build.
     checked = cache.extra.get("theme_checked") == theme.fingerprint
     template_problems = [] if checked else _template_problems(theme)
+    # Bodies are rendered before resolving: meanwhile, a cold build's slugs are made elsewhere.
+    loaded = load_site(options, cache, articles, lambda published: render_sources(published, cache, jobs))
+    site = loaded.site
     # Earlier URLs of moved articles become redirects; lost ones are warned of.
     urls_plan, record_problems = published_urls.plan_remembered(source, site, cache.extra.setdefault("urls", {}))
     if template_problems or urls_plan is None:

@@ -66,6 +66,21 @@ def section_url(paper: Newspaper, edition: Edition, section_slug: str) -> str:
     return f"{paper.base_path}{edition.path}/section/{section_slug}/"
 
 
+def slug_inputs(paper: Newspaper, sources: Iterable[ArticleSource], issue_meta: Mapping[dt.date, IssueMeta]) -> set[str]:
+    """Every text resolve() may slugify: titles without a slug of their
+    own, and every 版名 a page may take (front matter, issue.toml, config)."""
+    texts = set(paper.page_names.values())
+    for src in sources:
+        if not src.slug:
+            texts.add(src.title)
+        if src.page_name:
+            texts.add(src.page_name)
+    for meta in issue_meta.values():
+        texts.update(page.name for page in meta.pages.values() if page.name)
+    texts.discard("")
+    return texts
+
+
 def resolve(
     paper: Newspaper,
     sources: Iterable[ArticleSource],

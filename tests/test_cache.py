@@ -11,8 +11,10 @@ import pytest
 import banmian.cache
 import banmian.load
 import banmian.pipeline
+import banmian.slugs
 import banmian.write
 from banmian.pipeline import BuildOptions, build
+from banmian.walk import content_entries
 from sitekit import copy_fixture, tree_bytes
 
 ARTICLE = "content/2025-03-02/A01/next-day.md"
@@ -128,6 +130,23 @@ def test_parallel_output_is_byte_identical(tmp_path: Path, monkeypatch: pytest.M
     build(BuildOptions(source=source, output=tmp_path / "one", jobs=1, use_cache=False))
     build(BuildOptions(source=source, output=tmp_path / "two", jobs=2, use_cache=False))
     assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
+
+
+def test_slugs_made_elsewhere_give_the_same_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A low threshold makes the small fixture's cold build slug in a helper process.
+    monkeypatch.setattr(banmian.pipeline, "SLUGS_ELSEWHERE_FROM", 1)
+    started = []
+    start = banmian.slugs.SlugsElsewhere.start.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(banmian.slugs.SlugsElsewhere, "start", classmethod(lambda cls: started.append(cls) or start(cls)))
+    source = copy_fixture("paper", tmp_path)
+    entries = tuple(content_entries(source / "content"))
+    build(BuildOptions(source=source, output=tmp_path / "one", jobs=2), articles=entries)
+    assert started and banmian.cache.load_cache(source).slugs
+    build(BuildOptions(source=source, output=tmp_path / "two", jobs=1, use_cache=False))
+    assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
+    # Once the cache knows the slugs, no helper.
+    build(BuildOptions(source=source, output=tmp_path / "one", jobs=2), articles=entries)
+    assert len(started) == 1
 
 
 def test_cached_record_without_its_rendered_body_is_parsed_again(paper: tuple[Path, Path]) -> None:

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from banmian.model import ArticleSource, Edition, IssueMeta, Newspaper, PageMeta, frozen_map, page_sort_key
-from banmian.resolve import resolve
+from banmian.resolve import resolve, slug_inputs
 
 PAPER = Newspaper(
     title="报",
@@ -120,3 +120,20 @@ def test_slug_cache_is_used_and_filled() -> None:
     site, _ = resolve(PAPER, [art("c/1.md", "甲"), art("c/2.md", "乙")], {}, slug_cache=cache)
     assert [a.slug for a in site.articles] == ["cached-slug", "yi"]
     assert cache["乙"] == "yi"
+
+
+def test_slug_inputs_are_every_text_resolve_slugs() -> None:
+    sources = [
+        art("c/1.md", "首条"),
+        art("c/2.md", "自带", slug="own-slug"),
+        art("c/3.md", "另起版名", page="A02", page_name="经济"),
+        art("c/4.md", "草稿", draft=True),
+        art("c/5.md", "副刊文章", page="B05"),
+    ]
+    meta = {DAY: IssueMeta(file="i", date=DAY, pages=frozen_map({"A01": PageMeta(name="头版要闻")}))}
+    asked = slug_inputs(PAPER, sources, meta)
+    for drafts in (False, True):
+        slugged: dict[str, str] = {}
+        resolve(PAPER, sources, meta, include_drafts=drafts, slug_cache=slugged)
+        assert slugged.keys() <= asked  # nothing left to slug in this process
+    assert "自带" not in asked and {"首条", "草稿", "经济", "头版要闻", "要闻", "副刊"} <= asked

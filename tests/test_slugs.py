@@ -1,4 +1,7 @@
-from banmian.slugs import FALLBACK_SLUG, SLUG_MAX, is_valid_slug, slugify, with_suffix
+import os
+import signal
+
+from banmian.slugs import FALLBACK_SLUG, SLUG_MAX, SlugsElsewhere, is_valid_slug, slugify, with_suffix
 
 
 def test_phrases_read_heteronyms_right() -> None:
@@ -62,3 +65,24 @@ def test_is_valid_slug_rejects_paths_and_non_ascii() -> None:
     for bad in ("a/b", "..", "a..b", "青海", "A-b", "-a", "a-", "a--b", "x" * 61, ""):
         assert not is_valid_slug(bad), bad
     assert is_valid_slug("qinghai-2025")
+
+
+def test_slugs_made_elsewhere_are_slugify_s() -> None:
+    titles = ["重庆银行行长", "青海日报 2025", "Café 绿色算力", "!!!"]
+    elsewhere = SlugsElsewhere.start()
+    assert elsewhere is not None
+    elsewhere.ask(titles)
+    assert elsewhere.answers() == {title: slugify(title) for title in titles}
+    elsewhere.close()  # again: nothing left to reap
+
+
+def test_a_helper_never_asked_or_never_answering_gives_nothing() -> None:
+    unasked = SlugsElsewhere.start()
+    assert unasked is not None
+    unasked.close()  # its titles pipe closes: it ends, and is reaped
+    assert unasked.answers() == {}
+    dead = SlugsElsewhere.start()
+    assert dead is not None
+    os.kill(dead._pid, signal.SIGKILL)  # type: ignore[arg-type]
+    dead.ask(["标题"])
+    assert dead.answers() == {}  # the caller slugs them itself
