@@ -165,7 +165,9 @@ def measure(tool: str, phase: str, command: Sequence[str | os.PathLike], *,
 # the *earlier* build wrote. So outputs are moved aside, not deleted, while
 # builds are timed; they are deleted after, and before the next timed build
 # the bench waits until the deleted inodes are no longer recent.
-RECENTLY_DELETED_S = 62  # the kernel's 60 s, once os.sync() has written the inode tables
+# Recent is 60 s while an inode's table block is clean, 360 s while it is
+# dirty, and a build making files dirties the very blocks it scans: 360 s.
+RECENTLY_DELETED_S = 362
 DELETED_STAMP = WORK / ".deleted-at"
 
 
@@ -198,7 +200,6 @@ def settle(quiet: bool) -> None:
         deleted = float(DELETED_STAMP.read_text(encoding="ascii"))
     except (OSError, ValueError):
         return
-    os.sync()  # clean inode tables: the kernel's 60 s, not 360 s
     wait = deleted + RECENTLY_DELETED_S - time.time()
     if wait > 0:
         _say(quiet, f"waiting {wait:.0f} s for the files deleted at the last run to age "
@@ -622,41 +623,43 @@ def growth(args: argparse.Namespace) -> int:
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     rows: list[dict] = []
     warn_if_busy(args.quiet)
-    for size in sizes:
-        with locked(corpus_root(size, args.seed), args.quiet):
-            corpus = prepare(size, args.seed, args.quiet)
-            ws = Workspace(corpus, WORK / f"out-{size}-s{args.seed}", args.jobs)
-            runs_by_tool: dict[str, list[Measurement]] = {tool: [] for tool in tools}
-            delete(ws.trash)
-            settle(args.quiet)
-            try:
+    used: list[Workspace] = []
+    settle(args.quiet)
+    try:
+        for size in sizes:
+            with locked(corpus_root(size, args.seed), args.quiet):
+                corpus = prepare(size, args.seed, args.quiet)
+                ws = Workspace(corpus, WORK / f"out-{size}-s{args.seed}", args.jobs)
+                used.append(ws)
+                runs_by_tool: dict[str, list[Measurement]] = {tool: [] for tool in tools}
                 for r in range(args.repeat):  # interleaved, as in `run`
                     for tool in tools:
                         runs_by_tool[tool].append(
                             build(ws, tool, "cold", cold=True, label=f"-growth{r}"))
-            finally:
-                delete(ws.trash)
-        for tool, runs in runs_by_tool.items():
-            wall = statistics.median(m.wall_s for m in runs)
-            row = {"tool": tool, "articles": size, "wall_s": wall,
-                   "cpu_s": statistics.median(m.cpu_s for m in runs),
-                   "peak_mib": max(m.peak_mib for m in runs),
-                   "tree_peak_mib": max(m.tree_peak_mib for m in runs),
-                   "ms_per_article": 1000 * wall / size,
-                   "cpu_ms_per_article": 1000 * statistics.median(m.cpu_s for m in runs) / size}
-            rows.append(row)
-            _say(args.quiet, f"  {tool:8} {size:6} articles  wall {wall:7.2f} s  "
-                             f"{row['ms_per_article']:6.2f} ms/article  "
-                             f"peak {row['peak_mib']:5.0f} MiB")
-        if not args.keep:
-            delete(ws.out_root)
-        # Written after every size, so a long run cut short keeps its results.
-        info = machine_info()
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"machine": info, "rows": rows},
-                                              ensure_ascii=False, indent=1) + "\n",
-                                   encoding="utf-8")
-        plot_growth(rows, Path(args.png), info)
+            for tool, runs in runs_by_tool.items():
+                wall = statistics.median(m.wall_s for m in runs)
+                row = {"tool": tool, "articles": size, "wall_s": wall,
+                       "cpu_s": statistics.median(m.cpu_s for m in runs),
+                       "peak_mib": max(m.peak_mib for m in runs),
+                       "tree_peak_mib": max(m.tree_peak_mib for m in runs),
+                       "ms_per_article": 1000 * wall / size,
+                       "cpu_ms_per_article": 1000 * statistics.median(m.cpu_s for m in runs) / size}
+                rows.append(row)
+                _say(args.quiet, f"  {tool:8} {size:6} articles  wall {wall:7.2f} s  "
+                                 f"{row['ms_per_article']:6.2f} ms/article  "
+                                 f"peak {row['peak_mib']:5.0f} MiB")
+            # Written after every size, so a long run cut short keeps its results.
+            info = machine_info()
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps({"machine": info, "rows": rows},
+                                                  ensure_ascii=False, indent=1) + "\n",
+                                       encoding="utf-8")
+            plot_growth(rows, Path(args.png), info)
+    finally:
+        # Deleted once every size is built: a size timed after the outputs of
+        # the smaller ones were deleted would scan past their inodes.
+        for ws in used:
+            delete(ws.trash if args.keep else ws.out_root)
     print(growth_table(rows))
     print(f"results: {args.json}\nplot: {args.png}")
     return 0
