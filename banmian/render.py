@@ -178,8 +178,9 @@ def escape_text(value: Any) -> str:
     """markupsafe.escape's text, without making a Markup of plain text.
 
     Most values a page prints (URLs, titles, names) hold none of & < > " ',
-    and escape() spent half of Jinja's time on them, about a second for the
-    12,000 pages of 5,000 articles. The page's bytes are the same: a Markup is a str.
+    and making a Markup of each cost a fifth of Jinja's time: 0.45 s of
+    2.3 s for the 12,260 pages of 5,000 articles. The page's bytes are the
+    same: a Markup is a str.
     """
     if value.__class__ is str and _HTML_SPECIAL(value) is None:
         return value
