@@ -175,9 +175,17 @@ class SlugsElsewhere:
     def start(cls) -> "SlugsElsewhere | None":
         if not hasattr(os, "fork"):
             return None
-        titles_in, titles_out = os.pipe()
-        slugs_in, slugs_out = os.pipe()
-        pid = os.fork()
+        pipes: list[int] = []
+        try:
+            titles_in, titles_out = os.pipe()
+            pipes += titles_in, titles_out
+            slugs_in, slugs_out = os.pipe()
+            pipes += slugs_in, slugs_out
+            pid = os.fork()
+        except OSError:  # out of processes or descriptors: slugged here instead
+            for fd in pipes:
+                os.close(fd)
+            return None
         if pid == 0:  # the helper: never returns, never runs the parent's exit handlers
             status = 1
             try:

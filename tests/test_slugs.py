@@ -1,6 +1,8 @@
 import os
 import signal
 
+import pytest
+
 from banmian.slugs import FALLBACK_SLUG, SLUG_MAX, SlugsElsewhere, is_valid_slug, slugify, with_suffix
 
 
@@ -86,3 +88,13 @@ def test_a_helper_never_asked_or_never_answering_gives_nothing() -> None:
     os.kill(dead._pid, signal.SIGKILL)  # type: ignore[arg-type]
     dead.ask(["标题"])
     assert dead.answers() == {}  # the caller slugs them itself
+
+
+def test_no_helper_when_the_system_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", refuse)
+    assert SlugsElsewhere.start() is None
+    assert len(os.listdir("/proc/self/fd")) == before  # its pipes closed again
