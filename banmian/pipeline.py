@@ -426,8 +426,8 @@ def build(
 
     # Cache what was parsed, keyed by content, for the next build.
     known_sources = set(cache.sources)
-    bodies = render_bodies(site.articles, cache, jobs)
-    watch.lap("markdown")
+    # Rendered by load_site already (while the slugs were made elsewhere).
+    bodies = ArticleBodies({a.key: a.src.digest for a in site.articles}, cache.bodies)
     if progress:
         progress("articles", len(bodies), len(bodies))
 
