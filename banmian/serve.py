@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import html
 import os
 import shutil
@@ -43,7 +44,7 @@ from urllib.parse import quote
 from tornado import httpserver, netutil, web
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 
-from .cache import BuildCache, load_cache
+from .cache import BuildCache, collector_paused, load_cache
 from .config import CONFIG_NAME
 from .errors import ContentError
 from .load import CONTENT_DIR
@@ -60,6 +61,10 @@ MAX_POLL_SECONDS = 1.0
 # Files editors write beside the one being saved; they never change the site.
 EDITOR_LITTER = (".swp", ".swx", ".swo", ".tmp", "~")
 LITTER_NAMES = ("4913", ".DS_Store")
+# The heap is collected once the builder has been idle this long after a
+# build (see Builder.tidy), or after this many builds without such a pause.
+TIDY_AFTER_SECONDS = 1.0
+TIDY_EVERY_BUILDS = 10
 HEAD_END = b"</head>"
 BODY_END = b"</body>"
 
@@ -225,6 +230,8 @@ class Builder(threading.Thread):
         self.on_built = on_built
         self.log = log
         self.stopping = threading.Event()
+        self.untidy = 0  # builds since the heap was last collected
+        self.built_at = 0.0
 
     def run(self) -> None:
         # The snapshot comes first: a save during the first build is seen after it.
@@ -243,6 +250,8 @@ class Builder(threading.Thread):
                     batch, pending = sorted(pending), set()
                     self.rebuild(batch)
                     continue  # look again at once: saves during the build wait for us
+                elif self.untidy and now - self.built_at >= TIDY_AFTER_SECONDS:
+                    self.tidy()
             except Exception:  # keep watching: a server that stops rebuilding is a silent lie
                 traceback.print_exc(file=self.log)
             self.stopping.wait(self.watcher.interval)
@@ -264,13 +273,35 @@ class Builder(threading.Thread):
         self._say(result, changed, first, was_good and not old_problems)
         if first or result is None or result.written or old_problems:
             self.on_built()
+        self.built_at = time.monotonic()
+        self.untidy += 1
+        if self.untidy >= TIDY_EVERY_BUILDS:
+            self.tidy()  # saves without pause: the heap must still be collected some time
+
+    def tidy(self) -> None:
+        """Collect the heap's garbage cycles, then freeze what is left.
+
+        The kept cache and site are a few hundred thousand objects. A full
+        collection walks them all (~0.1 s at 5,000 articles), and with the
+        collector on one started in every other rebuild, adding a third to
+        it. So rebuilds run with the collector off, and it runs here instead,
+        once the builder is idle; frozen, the objects that survived are out of
+        later collections' reach until the next tidy.
+        """
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self.untidy = 0
 
     def _build(self, first: bool) -> BuildResult | None:
         # A cold start uses every core; afterwards only a few pages change and
         # a worker pool would cost more to start than it saves.
         options = self.options if first else _one_job(self.options)
         try:
-            return build(options, cache=self.cache)
+            if first:
+                return build(options, cache=self.cache)
+            with collector_paused():
+                return build(options, cache=self.cache)
         except ContentError as error:
             self._failed(tuple(str(p) for p in error.problems) or ("build failed",))
         except Exception as exc:  # a bug must not take the preview down with it

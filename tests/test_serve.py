@@ -27,7 +27,10 @@ from typing import Callable, Iterator
 
 import pytest
 
-from banmian.serve import Watcher, inject, resolve_path
+from banmian import serve as serve_module
+from banmian.cache import BuildCache
+from banmian.pipeline import BuildOptions
+from banmian.serve import Builder, BuildState, Watcher, inject, resolve_path
 from sitekit import ROOT, copy_fixture, run_cli
 
 TIMEOUT = 180.0  # a loaded CI machine builds slowly; a hang still fails
@@ -367,6 +370,35 @@ def test_watcher_does_not_watch_the_output_inside_the_source(tmp_path: Path) -> 
     watcher.start()
     (tmp_path / "content" / "site" / "index.html").write_text("x", encoding="utf-8")
     assert watcher.changes() == set()
+
+
+def test_rebuilds_run_without_the_collector_and_the_heap_is_tidied_later(
+    paper: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import io
+
+    monkeypatch.setattr(serve_module, "TIDY_EVERY_BUILDS", 3)
+    options = BuildOptions(source=paper, output=tmp_path / "out", drafts=True, serving=True, use_cache=False, jobs=1)
+    builder = Builder(options, BuildCache(), Watcher(paper), BuildState(), lambda: None, io.StringIO())
+    enabled: list[bool] = []
+    real_build = serve_module.build
+    monkeypatch.setattr(serve_module, "build", lambda *a, **k: (enabled.append(gc.isenabled()), real_build(*a, **k))[1])
+    try:
+        builder.rebuild((), first=True)
+        economy = paper / ECONOMY
+        economy.write_text(economy.read_text(encoding="utf-8") + "\n据了解，这是一次修改。\n", encoding="utf-8")
+        builder.rebuild((str(economy),))
+        assert enabled == [True, False]  # the first build may fork workers: collected as usual
+        assert gc.isenabled() and builder.untidy == 2
+        builder.tidy()
+        assert builder.untidy == 0 and gc.get_freeze_count() > 0
+        for _ in range(3):  # saves without a pause still get the heap collected
+            builder.rebuild((str(economy),))
+        assert builder.untidy == 0
+        assert "這是一次修改。" in (options.output / "zh-hant" / ARTICLE / "index.html").read_text(encoding="utf-8")
+    finally:
+        gc.unfreeze()
 
 
 def test_inject_puts_the_script_in_head_and_the_overlay_in_body() -> None:
