@@ -30,7 +30,7 @@ from .issues_json import issues_json
 from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, ContentEntry, load_content
 from .model import Article, ArticleSource, Body, Newspaper, Site
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
-from .resolve import resolve, slug_inputs
+from .resolve import Reuse, resolve, slug_inputs
 from .search import search_files
 from .sitemap import sitemap_files
 from .slugs import SlugsElsewhere
@@ -151,7 +151,12 @@ def load_site(
         if elsewhere is not None:
             elsewhere.close()
     site, resolve_problems = resolve(
-        paper, content.articles, content.issues, include_drafts=options.drafts, slug_cache=cache.slugs
+        paper,
+        content.articles,
+        content.issues,
+        include_drafts=options.drafts,
+        slug_cache=cache.slugs,
+        reuse=cache.live.setdefault("resolve", Reuse()),  # kept in memory only: serve's rebuilds
     )
     problems.extend(resolve_problems)
     if errors_in(problems):

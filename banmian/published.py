@@ -15,7 +15,6 @@ record serves every edition and survives a change of base_url.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from .errors import Problem
+from .fingerprint import fingerprint
 from .model import Article, Site, frozen_map
 from .walk import CONTENT_DIR, RECORD_NAME, record_path
 
@@ -304,9 +304,7 @@ def plan_remembered(source: Path, site: Site, memo: dict[str, Any]) -> tuple[Pla
     except OSError:
         file_key = ()
     # Each article's file, key and title: what its identity, path and title are made from.
-    articles_key = hashlib.blake2b(
-        repr([(a.src.file, a.key, a.src.title) for a in site.articles]).encode("utf-8"), digest_size=16
-    ).digest()
+    articles_key = fingerprint([(a.src.file, a.key, a.src.title) for a in site.articles])
     if memo.get("key") == (file_key, articles_key):
         return Plan(*memo["plan"]), []
     record, record_problems = load_record(source)

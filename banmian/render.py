@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import marshal
 import os
 import re
 from pathlib import Path
@@ -23,6 +22,7 @@ import markupsafe
 
 from . import code_digest
 from .convert import Converter
+from .fingerprint import fingerprint
 from .model import Article, Body, Edition, Issue, Page, Site, chinese_date
 
 SUMMARY_LENGTH = 110
@@ -126,21 +126,6 @@ def summary_of(article: Article, body: Body) -> str:
 
 
 # -- fingerprints ----------------------------------------------------------------
-def fingerprint(*parts: object) -> str:
-    """Digest of parts by value. marshal (version 0: no interning or reference
-    marks, so equal values give equal bytes) serialises the strings, tuples
-    and lists of a whole archive's worth of documents several times faster
-    than repr; anything it cannot take (dates, dataclasses) goes by repr."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        try:
-            h.update(b"m" + marshal.dumps(part, 0))
-        except ValueError:
-            h.update(b"r" + repr(part).encode("utf-8"))
-        h.update(b"\x00")
-    return h.hexdigest()
-
-
 def issue_fingerprint(issue: Issue, prev: Issue | None, next_: Issue | None) -> str:
     """What every page of an issue shows of the whole issue (titles, pages, neighbours)."""
     return fingerprint(

@@ -28,6 +28,43 @@ from .model import (
 )
 from .slugs import slugify, with_suffix
 
+
+class Reuse:
+    """What one resolve made, for the next to take again by identity (serve).
+
+    The loader hands an unchanged file's record back as the very object it
+    made before. A page whose records are all those objects, in an equal
+    paper and issue.toml entry, resolves to what it did last time: its Page
+    is taken as it was, with the problems it raised; so is an issue whose
+    pages all were, with its navigation. A rebuild after one edit then makes
+    one page and one issue instead of the archive's thousands, and later
+    stages can know unchanged pages and issues by identity.
+    """
+
+    def __init__(self) -> None:
+        self.paper: Newspaper | None = None
+        self.include_drafts = False
+        # (date, code) → (its sources in file order, its issue.toml entry, the Page, its problems)
+        self.pages: dict[tuple[dt.date, str], tuple[Sequence[ArticleSource], PageMeta, Page, list[Problem]]] = {}
+        # date → (number, the Issue, its navigation, its problems)
+        self.issues: dict[dt.date, tuple[str, Issue, dict[str, ArticleNav], list[Problem]]] = {}
+
+    def page(self, date: dt.date, code: str, sources: Sequence[ArticleSource], page_meta: PageMeta) -> tuple[Page, list[Problem]] | None:
+        kept = self.pages.get((date, code))
+        if kept is None or len(kept[0]) != len(sources) or kept[1] != page_meta:
+            return None
+        if any(a is not b for a, b in zip(kept[0], sources)):
+            return None
+        return kept[2], kept[3]
+
+    def issue(self, date: dt.date, number: str, pages: Sequence[Page]) -> tuple[Issue, dict[str, ArticleNav], list[Problem]] | None:
+        kept = self.issues.get(date)
+        if kept is None or kept[0] != number or len(kept[1].pages) != len(pages):
+            return None
+        if any(a is not b for a, b in zip(kept[1].pages, pages)):
+            return None
+        return kept[1], kept[2], kept[3]
+
 SITE_PAGES = ("home", "archive", "search", "sections", "feed", "atom")
 
 
@@ -88,11 +125,18 @@ def resolve(
     *,
     include_drafts: bool = False,
     slug_cache: dict[str, str] | None = None,
+    reuse: Reuse | None = None,
 ) -> tuple[Site, list[Problem]]:
-    """slug_cache (title → slug) is read and filled: pinyin is slow to load."""
+    """slug_cache (title → slug) is read and filled: pinyin is slow to load.
+    reuse: what the last call made, taken again where it still holds, then
+    replaced by what this one made."""
     problems: list[Problem] = []
     cache = slug_cache if slug_cache is not None else {}
     edition_urls = EditionUrls(paper)
+    # What the last resolve made holds only for the same paper and drafts setting.
+    before = reuse if reuse is not None and reuse.paper == paper and reuse.include_drafts == include_drafts else Reuse()
+    after = Reuse()
+    after.paper, after.include_drafts = paper, include_drafts
 
     def slug_of(title: str) -> str:
         slug = cache.get(title)
@@ -108,29 +152,41 @@ def resolve(
         by_date[src.date][src.page].append(src)
 
     issues: list[Issue] = []
+    nav: dict[str, ArticleNav] = {}
+    nav_problems: list[Problem] = []  # after every page's, as they always came
     for date in sorted(by_date):
         meta = issue_meta.get(date)
         by_page = by_date[date]
-        pages = [
-            _page(paper, edition_urls, date, code, by_page[code], meta, problems, slug_of)
-            for code in sorted(by_page, key=page_sort_key)
-        ]
-        issues.append(
-            Issue(
-                date=date,
-                number=meta.number if meta else "",
-                pages=tuple(pages),
-                urls=edition_urls(f"{date.isoformat()}/"),
-                key=date.isoformat(),
-            )
-        )
+        pages = []
+        for code in sorted(by_page, key=page_sort_key):
+            page_meta = meta.pages.get(code, PageMeta()) if meta else PageMeta()
+            sources_here = by_page[code]
+            kept_page = before.page(date, code, sources_here, page_meta)
+            if kept_page is None:
+                page_problems: list[Problem] = []
+                kept_page = _page(paper, edition_urls, date, code, sources_here, page_meta, page_problems, slug_of), page_problems
+            after.pages[(date, code)] = (sources_here, page_meta, *kept_page)
+            pages.append(kept_page[0])
+            problems.extend(kept_page[1])
+        number = meta.number if meta else ""
+        kept_issue = before.issue(date, number, pages)
+        if kept_issue is None:
+            issue = Issue(date=date, number=number, pages=tuple(pages), urls=edition_urls(f"{date.isoformat()}/"), key=date.isoformat())
+            issue_problems: list[Problem] = []
+            kept_issue = issue, _issue_navigation(issue, issue_problems), issue_problems
+        after.issues[date] = (number, *kept_issue)
+        issues.append(kept_issue[0])
+        nav.update(kept_issue[1])
+        nav_problems.extend(kept_issue[2])
+    problems.extend(nav_problems)
+    if reuse is not None:
+        reuse.__dict__.update(after.__dict__)  # only this build's: the memo never outgrows the archive
 
-    nav = _navigation(paper, issues, problems)
     sections = section_slugs((p.name for i in issues for p in i.pages), slug_of)
     site = Site(
         paper=paper,
         issues=tuple(issues),
-        nav=nav,
+        nav=frozen_map(nav),
         section_slugs=frozen_map(sections),
         urls=frozen_map(site_urls(paper)),  # type: ignore[arg-type]
     )
@@ -143,12 +199,11 @@ def _page(
     date: dt.date,
     code: str,
     sources: Sequence[ArticleSource],
-    meta: IssueMeta | None,
+    page_meta: PageMeta,
     problems: list[Problem],
     slug_of: Callable[[str], str],
 ) -> Page:
     ordered = sorted(sources, key=lambda s: (s.order is None, s.order or 0, s.file))
-    page_meta = meta.pages.get(code, PageMeta()) if meta else PageMeta()
     named = [s for s in ordered if s.page_name]
     names = {s.page_name for s in named}
     if len(names) > 1:
@@ -217,21 +272,21 @@ def _slugs(
     return slugs
 
 
-def _navigation(paper: Newspaper, issues: Sequence[Issue], problems: list[Problem]) -> Mapping[str, ArticleNav]:
+def _issue_navigation(issue: Issue, problems: list[Problem]) -> dict[str, ArticleNav]:
+    """Each article's neighbours and 转版 links: all within its own issue."""
     nav: dict[str, ArticleNav] = {}
-    for issue in issues:
-        pages = {p.code: p for p in issue.pages}
-        ordered = issue.articles
-        for index, article in enumerate(ordered):
-            src = article.src
-            # Most articles are not continued: no call to find out.
-            nav[article.key] = ArticleNav(
-                prev=ordered[index - 1] if index > 0 else None,
-                next=ordered[index + 1] if index + 1 < len(ordered) else None,
-                continued_to=_jump(article, pages, "to", problems) if src.continued_to else None,
-                continued_from=_jump(article, pages, "from", problems) if src.continued_from else None,
-            )
-    return frozen_map(nav)  # type: ignore[arg-type]
+    pages = {p.code: p for p in issue.pages}
+    ordered = issue.articles
+    for index, article in enumerate(ordered):
+        src = article.src
+        # Most articles are not continued: no call to find out.
+        nav[article.key] = ArticleNav(
+            prev=ordered[index - 1] if index > 0 else None,
+            next=ordered[index + 1] if index + 1 < len(ordered) else None,
+            continued_to=_jump(article, pages, "to", problems) if src.continued_to else None,
+            continued_from=_jump(article, pages, "from", problems) if src.continued_from else None,
+        )
+    return nav
 
 
 def _jump(article: Article, pages: Mapping[str, Page], direction: str, problems: list[Problem]) -> Link | None:

@@ -1,7 +1,8 @@
 import datetime as dt
+import dataclasses
 
 from banmian.model import ArticleSource, Edition, IssueMeta, Newspaper, PageMeta, frozen_map, page_sort_key
-from banmian.resolve import resolve, slug_inputs
+from banmian.resolve import Reuse, resolve, slug_inputs
 
 PAPER = Newspaper(
     title="报",
@@ -137,3 +138,51 @@ def test_slug_inputs_are_every_text_resolve_slugs() -> None:
         resolve(PAPER, sources, meta, include_drafts=drafts, slug_cache=slugged)
         assert slugged.keys() <= asked  # nothing left to slug in this process
     assert "自带" not in asked and {"首条", "草稿", "经济", "头版要闻", "要闻", "副刊"} <= asked
+
+
+def _archive() -> list[ArticleSource]:
+    return [
+        art("c/1.md", "长文", continued_to="A09"),  # a warning, raised by the navigation
+        art("c/2.md", "同名", slug="same", order=1),
+        art("c/3.md", "同名", slug="same", order=2),  # an error, raised by the page
+        art("c/4.md", "副刊", page="B05"),
+        art("c/5.md", "昨天", date=DAY - dt.timedelta(days=1)),
+        art("c/6.md", "昨天二版", page="A02", date=DAY - dt.timedelta(days=1)),
+    ]
+
+
+def test_reuse_takes_unchanged_pages_and_issues_by_identity_with_their_problems() -> None:
+    sources = _archive()
+    memo = Reuse()
+    first, first_problems = resolve(PAPER, sources, {}, reuse=memo)
+    again, again_problems = resolve(PAPER, sources, {}, reuse=memo)
+    assert again == first and again_problems == first_problems and len(first_problems) == 2
+    assert all(a is b for a, b in zip(again.issues, first.issues))
+    assert all(again.nav[k] is first.nav[k] for k in first.nav)
+
+    # One article edited (a new record, as the loader makes for a changed file).
+    sources[4] = dataclasses.replace(sources[4], digest="edited", title="昨天改了")
+    edited, edited_problems = resolve(PAPER, sources, {}, reuse=memo)
+    fresh, fresh_problems = resolve(PAPER, sources, {})
+    assert edited == fresh and edited_problems == fresh_problems  # the same as resolving from nothing
+    yesterday, today = edited.issues
+    assert today is first.issues[1]  # untouched: taken as it was
+    assert yesterday is not first.issues[0] and yesterday.pages[1] is first.issues[0].pages[1]  # A02 unchanged
+    assert yesterday.pages[0].articles[0].title == "昨天改了"
+
+
+def test_reuse_holds_only_for_the_same_paper_issue_toml_and_drafts() -> None:
+    sources = _archive()
+    memo = Reuse()
+    first, _ = resolve(PAPER, sources, {}, reuse=memo)
+    other_paper = dataclasses.replace(PAPER, base_url="https://y.org/")
+    moved, _ = resolve(other_paper, sources, {}, reuse=memo)
+    assert moved == resolve(other_paper, sources, {})[0] and moved.issues[0] is not first.issues[0]
+    assert moved.latest.pages[0].articles[0].urls["zh-Hans"].startswith("/zh-hans/")
+    named = {DAY: IssueMeta(file="i", date=DAY, number="8", pages=frozen_map({"B05": PageMeta(name="文艺")}))}
+    renamed, _ = resolve(other_paper, sources, named, reuse=memo)
+    assert renamed.latest.number == "8" and renamed.latest.pages[1].name == "文艺"
+    assert renamed.latest.pages[0] is moved.latest.pages[0]  # A01's entry did not change
+    sources.append(art("c/7.md", "草稿", draft=True))
+    drafted, _ = resolve(other_paper, sources, named, include_drafts=True, reuse=memo)
+    assert "草稿" in [a.title for a in drafted.articles]
