@@ -28,7 +28,7 @@ from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
 from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, ContentEntry, load_content
-from .model import Article, ArticleSource, Body, Newspaper, Site
+from .model import Article, ArticleSource, Body, Issue, Newspaper, Site
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
 from .resolve import Reuse, resolve, slug_inputs
 from .search import search_files
@@ -324,7 +324,7 @@ def render_pages(
     page_jobs = list(renderer.jobs())
     # Pages made from unchanged inputs are linked here first: cheap, and an
     # incremental build then starts no worker pool for the few pages left.
-    indices = [n for n, job in enumerate(page_jobs) if not tree.reuse(job.path, job.fingerprint)]
+    indices = tree.reuse_many((job.path, job.fingerprint) for job in page_jobs)
     parallel = jobs > 1 and len(indices) > PARALLEL_THRESHOLD
     chunks = _even_chunks(page_jobs, indices, jobs * 8) if parallel else _chunks(indices, max(1, len(indices) // 200))
     done = len(page_jobs) - len(indices)
@@ -452,7 +452,9 @@ def build(
             tree.begin()
         except OSError as exc:
             raise ContentError([Problem(str(options.output), None, f"cannot write beside the output folder: {exc.strerror}")]) from None
-        renderer = Renderer(site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving)
+        renderer = Renderer(
+            site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving, memo=cache.live.setdefault("renderer", {})
+        )
         moved = published_urls.moved_list(urls_plan, site)
         stage_files = cache.extra.setdefault("stage_files", {})
         # Stage → the output its state was published to; forgotten until this
@@ -580,21 +582,14 @@ def extra_stages(
     built_at = dt.datetime.combine(site.latest.date, dt.time(0, 0), zone)
     # What the calendar and the sitemap are made of: the structure of the
     # archive and each article's front matter, not its body, so that a
-    # correction to a story's text does not rewrite them.
-    listing_fp = fingerprint(
-        renderer.build_fp,
-        moved,
-        [
-            (i.key, i.number, [
-                (p.key, p.name, p.editor, [
-                    (a.key, a.src.title, a.src.kicker, a.src.subtitle, a.src.reporters, a.src.column)
-                    for a in p.articles
-                ])
-                for p in i.pages
-            ])
-            for i in site.issues
-        ],
-    )
+    # correction to a story's text does not rewrite them. The index reads
+    # every article's file (title, body, front matter), its URL and its
+    # page's name. Both are digested an issue at a time, and an issue that is
+    # the very object it was in serve's last build (resolve.Reuse) is not
+    # digested again.
+    parts = _issue_parts(site, cache.live)
+    listing_fp = fingerprint(renderer.build_fp, moved, [part[1] for part in parts])
+    search_fp = fingerprint(renderer.build_fp, [part[2] for part in parts])
     yield "issues.json", listing_fp, lambda: [
         ("issues.json", issues_json(site, moved)),
         ("robots.txt", robots_txt(site.paper)),
@@ -603,17 +598,32 @@ def extra_stages(
         site, bodies, renderer.converters, built_at, cache.extra.setdefault("feeds", {})
     ), None
     yield "sitemap", listing_fp, lambda: sitemap_files(site, built_at), None
-    # The index reads every article's file (title, body, front matter), its
-    # URL and its page's name: unchanged, the stage is not even entered.
-    search_fp = fingerprint(
-        renderer.build_fp,
-        [(a.key, a.src.digest, a.src.file) for a in site.articles],
-        [(p.key, p.name) for i in site.issues for p in i.pages],
-    )
+    # Unchanged, the index is not even entered.
     unchanged: set[str] = set()
     yield "search", search_fp, lambda: search_files(
         site, bodies, renderer.converters, cache.extra.setdefault("search", {}), unchanged=unchanged
     ), unchanged
+
+
+def _issue_parts(site: Site, live: dict[str, Any]) -> list[tuple[Issue, str, str]]:
+    """(issue, digest of its listing, digest of what the index reads of it), for every issue."""
+    before: dict[str, tuple[Issue, str, str]] = live.get("issue_parts", {})
+    parts = []
+    for issue in site.issues:
+        kept = before.get(issue.key)
+        if kept is None or kept[0] is not issue:
+            listing = (issue.key, issue.number, [
+                (p.key, p.name, p.editor, [
+                    (a.key, a.src.title, a.src.kicker, a.src.subtitle, a.src.reporters, a.src.column)
+                    for a in p.articles
+                ])
+                for p in issue.pages
+            ])
+            indexed = ([(a.key, a.src.digest, a.src.file) for a in issue.articles], [(p.key, p.name) for p in issue.pages])
+            kept = (issue, fingerprint(listing), fingerprint(indexed))
+        parts.append(kept)
+    live["issue_parts"] = {part[0].key: part for part in parts}
+    return parts
 
 
 def _template_problem(exc: jinja2.TemplateError) -> Problem:

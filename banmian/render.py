@@ -267,7 +267,11 @@ class Renderer:
         build_fingerprint: str,
         *,
         serving: bool = False,
+        memo: dict[str, Any] | None = None,
     ) -> None:
+        """memo: kept by a long-running caller (serve) between builds: each
+        issue's fingerprints, taken again while the issue and its neighbours
+        are the very objects they were (resolve.Reuse keeps them so)."""
         self.site = site
         self.paper = site.paper
         self.theme = theme
@@ -281,10 +285,18 @@ class Renderer:
         self.pages = {p.key: p for i in self.issues for p in i.pages}
         self.articles = {a.key: a for i in self.issues for a in i.articles}
         self.issue_of = {p.key: i for i in self.issues for p in i.pages}
-        self._issue_fps = {
-            issue.key: issue_fingerprint(issue, self._neighbour(issue, -1), self._neighbour(issue, 1))
-            for issue in self.issues
-        }
+        before = memo.get("issues", {}) if memo is not None and memo.get("build_fp") == build_fingerprint else {}
+        # issue key → (the issue, its neighbours, its fingerprint, its documents' (kind, key, fingerprint))
+        self._by_issue: dict[str, tuple[Issue, Issue | None, Issue | None, str, list[tuple[str, str, str]]]] = {}
+        for issue in self.issues:
+            prev, next_ = self._neighbour(issue, -1), self._neighbour(issue, 1)
+            kept = before.get(issue.key)
+            if kept is None or kept[0] is not issue or kept[1] is not prev or kept[2] is not next_:
+                kept = (issue, prev, next_, issue_fingerprint(issue, prev, next_), [])
+            self._by_issue[issue.key] = kept
+        if memo is not None:
+            memo["build_fp"], memo["issues"] = build_fingerprint, self._by_issue
+        self._issue_fps = {key: kept[3] for key, kept in self._by_issue.items()}
         self.origin = self.paper.base_url[: len(self.paper.base_url) - len(self.paper.base_path)]
         self._edition_contexts = {code: self._edition_context(code) for code in self.editions}
 
@@ -298,12 +310,15 @@ class Renderer:
         # Each document's fingerprint is the same in every edition: made once.
         documents = []
         for issue in self.issues:
-            issue_fp = fingerprint(self.build_fp, self._issue_fps[issue.key])
-            documents.append(("issue", issue.key, issue_fp))
-            for page in issue.pages:
-                documents.append(("page", page.key, fingerprint(issue_fp, self._page_bodies([page]))))
-                for article in page.articles:
-                    documents.append(("article", article.key, fingerprint(issue_fp, article.src.digest, article.src.file)))
+            mine = self._by_issue[issue.key][4]  # filled once per issue object
+            if not mine:
+                issue_fp = fingerprint(self.build_fp, self._issue_fps[issue.key])
+                mine.append(("issue", issue.key, issue_fp))
+                for page in issue.pages:
+                    mine.append(("page", page.key, fingerprint(issue_fp, self._page_bodies([page]))))
+                    for article in page.articles:
+                        mine.append(("article", article.key, fingerprint(issue_fp, article.src.digest, article.src.file)))
+            documents.extend(mine)
         for edition in self.paper.editions:
             ed = edition.code
             base = edition.path

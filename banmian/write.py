@@ -243,6 +243,32 @@ class OutputTree:
             return False
         return self._keep_published(path, old, fingerprint)
 
+    def reuse_many(self, items: Iterable[tuple[str, str]]) -> list[int]:
+        """reuse() of each (path, fingerprint); the positions of those it could not.
+
+        The same steps, inlined: a rebuild asks for every page of the archive
+        (12,000 at 5,000 articles) and keeps nearly all, so the calls per page
+        were a tenth of a serve rebuild.
+        """
+        previous, manifest, held = self.previous, self.manifest, self._held
+        left: list[int] = []
+        kept = 0
+        for index, (path, fingerprint) in enumerate(items):
+            old = previous.get(path)
+            if old is None or not fingerprint or old.fingerprint != fingerprint:
+                left.append(index)
+                continue
+            here = manifest.get(path)
+            if here is None:
+                here = held.get(path)
+            if here is old or (here is not None and _same_file(here, old)):
+                manifest[path] = old  # its fingerprint is this one: the same object
+                kept += 1
+            elif not self._link_old(path, old, fingerprint):
+                left.append(index)
+        self.unchanged += kept
+        return left
+
     def keep(self, path: str, fingerprint: str) -> bool:
         """Keep the published file at path, which the caller knows holds the
         bytes it would put there; False when there is none to keep."""

@@ -64,6 +64,28 @@ def test_same_fingerprint_links_without_rendering(tmp_path: Path) -> None:
     tree.unlock()
 
 
+def test_reuse_many_answers_as_reuse_does_one_by_one(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    files = {f"p{n}.html": f"page {n}".encode() for n in range(6)}
+    first = publish(output, files, fingerprints={path: "fp" for path in files})
+    (output / "p4.html").write_bytes(b"edited by hand!")  # not trusted: rendered again
+    asked = [("p0.html", "fp"), ("p1.html", "other"), ("p2.html", ""), ("new.html", "fp"), ("p4.html", "fp"), ("p5.html", "fp")]
+    answers = []
+    for bulk in (False, True):
+        tree = OutputTree(output, first.manifest)
+        tree.lock()
+        tree.begin()
+        if bulk:
+            left = tree.reuse_many(asked)
+        else:
+            left = [n for n, (path, fp) in enumerate(asked) if not tree.reuse(path, fp)]
+        answers.append((left, dict(tree.manifest), tree.unchanged))
+        tree.abandon()
+        tree.unlock()
+    assert answers[0] == answers[1]
+    assert answers[1][0] == [1, 2, 3, 4] and answers[1][2] == 2
+
+
 def test_hand_edited_published_file_is_not_trusted(tmp_path: Path) -> None:
     output = tmp_path / "site"
     first = publish(output, {"a.html": b"rendered"}, fingerprints={"a.html": "fp1"})
