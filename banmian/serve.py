@@ -48,6 +48,7 @@ from .cache import BuildCache, collector_paused, load_cache
 from .config import CONFIG_NAME
 from .errors import ContentError
 from .load import CONTENT_DIR
+from .walk import ContentEntry, content_entries
 from .pipeline import BuildOptions, BuildResult, build
 
 WATCHED = (CONTENT_DIR, "templates", "static", CONFIG_NAME)
@@ -98,6 +99,11 @@ CONTENT_TYPES = {
 
 # -- watching -------------------------------------------------------------------
 Stamp = tuple[int, int, int, int]  # mtime_ns, ctime_ns, size, inode
+UNREADABLE: Stamp = (-1, -1, -1, -1)
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
 def _is_litter(name: str) -> bool:
@@ -116,17 +122,34 @@ class Watcher:
 
     def __init__(self, source: Path, ignore: Iterable[Path] = ()) -> None:
         self.roots = [source / name for name in WATCHED]
+        self.content = source / CONTENT_DIR
         self.ignore = {str(p) for p in ignore}
         self.stamps: dict[str, Stamp] = {}
         self.scan_seconds = 0.0
+        # The articles as the last scan found them, in the loader's order: a
+        # rebuild starts right after a scan, and need not walk content/ again.
+        self.articles: tuple[ContentEntry, ...] = ()
 
     def scan(self) -> dict[str, Stamp]:
         started = time.perf_counter()
         found: dict[str, Stamp] = {}
         for root in self.roots:
-            self._scan_path(str(root), found)
+            if root == self.content:
+                self._scan_content(found)
+            else:
+                self._scan_path(str(root), found)
         self.scan_seconds = time.perf_counter() - started
         return found
+
+    def _scan_content(self, found: dict[str, Stamp]) -> None:
+        others: dict[str, os.stat_result | OSError] = {}
+        self.articles = tuple(content_entries(self.content, others, skip=self.ignore))
+        for path, stat in self.articles:
+            # One that cannot be read is watched too: the build says why.
+            found[path] = UNREADABLE if isinstance(stat, OSError) else _stamp(stat)
+        for path, stat in others.items():
+            if not isinstance(stat, OSError) and not _is_litter(os.path.basename(path)):
+                found[path] = _stamp(stat)
 
     def _scan_path(self, path: str, found: dict[str, Stamp]) -> None:
         try:
@@ -136,7 +159,7 @@ class Watcher:
         if os.path.isdir(path):
             self._scan_dir(path, found, {(st.st_dev, st.st_ino)})
         else:
-            found[path] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+            found[path] = _stamp(st)
 
     def _scan_dir(self, folder: str, found: dict[str, Stamp], seen: set[tuple[int, int]]) -> None:
         try:
@@ -154,7 +177,7 @@ class Watcher:
                     continue
             except OSError:
                 continue  # deleted while we looked: the next scan sees it gone
-            found[entry.path] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+            found[entry.path] = _stamp(st)
 
     def start(self) -> None:
         """Remember how things are now; later changes are measured from here."""
@@ -262,6 +285,8 @@ class Builder(threading.Thread):
             self.join(wait)
 
     def rebuild(self, changed: Sequence[str], first: bool = False) -> None:
+        """Build and tell the browsers. Called right after a scan of the
+        watcher: a rebuild takes the articles as that scan found them."""
         was_good, old_problems = self.state.good, self.state.problems
         result = self._build(first)
         if self.stopping.is_set():
@@ -301,7 +326,7 @@ class Builder(threading.Thread):
             if first:
                 return build(options, cache=self.cache)
             with collector_paused():
-                return build(options, cache=self.cache)
+                return build(options, cache=self.cache, articles=self.watcher.articles)
         except ContentError as error:
             self._failed(tuple(str(p) for p in error.problems) or ("build failed",))
         except Exception as exc:  # a bug must not take the preview down with it

@@ -9,8 +9,9 @@ the load stage.
 from __future__ import annotations
 
 import os
+from operator import attrgetter
 from pathlib import Path
-from typing import Iterator
+from typing import Container, Iterator
 
 CONFIG_NAME = "newspaper.toml"
 CONTENT_DIR = "content"
@@ -36,13 +37,19 @@ def content_files(root: Path) -> Iterator[str]:
 ContentEntry = tuple[str, "os.stat_result | OSError"]
 
 
-def content_entries(root: Path) -> Iterator[ContentEntry]:
+def content_entries(
+    root: Path, others: dict[str, os.stat_result | OSError] | None = None, skip: Container[str] = ()
+) -> Iterator[ContentEntry]:
     """(path, its stat, or why it cannot be read) of every Markdown file, in order.
 
     os.scandir gives each file's stat with the listing, where os.walk plus a
     stat and a realpath per folder cost a third of a rebuild's loading time.
     Folders are known by (device, inode), so a symlink loop or a folder
     linked twice is walked once.
+
+    others: filled with every other file the walk passes (issue.toml, the
+    record, images), so that serve's watcher sees them in the same walk.
+    skip: folders not to enter (serve's output, when it is inside content/).
     """
     seen: set[tuple[int, int]] = set()
 
@@ -50,7 +57,7 @@ def content_entries(root: Path) -> Iterator[ContentEntry]:
         try:
             info = os.stat(folder)
             with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+                entries = sorted(listing, key=_NAME)
         except OSError:
             return
         if (info.st_dev, info.st_ino) in seen:
@@ -58,20 +65,35 @@ def content_entries(root: Path) -> Iterator[ContentEntry]:
         seen.add((info.st_dev, info.st_ino))
         folders = []
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
+            if entry.name.startswith("."):
+                if others is not None and not is_dir:
+                    others[entry.path] = _stat(entry)
+                continue
             if is_dir:
-                folders.append(entry.path)
+                if entry.path not in skip:
+                    folders.append(entry.path)
             elif entry.name.endswith(".md"):
                 try:
                     yield entry.path, entry.stat()
                 except OSError as exc:
                     yield entry.path, exc
+            elif others is not None:
+                others[entry.path] = _stat(entry)
         for path in folders:
             yield from walk(path)
 
     yield from walk(str(root))
+
+
+_NAME = attrgetter("name")
+
+
+def _stat(entry: os.DirEntry[str]) -> os.stat_result | OSError:
+    try:
+        return entry.stat()
+    except OSError as exc:
+        return exc

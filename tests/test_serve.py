@@ -364,6 +364,20 @@ def test_watcher_sees_new_changed_and_removed_files_but_not_editor_litter(tmp_pa
     assert watcher.changes() == {str(article)}
 
 
+def test_watcher_hands_the_build_its_walk_of_the_articles(paper: Path, tmp_path: Path) -> None:
+    from banmian.walk import content_entries
+
+    watcher = Watcher(paper)
+    watcher.start()
+    walked = list(content_entries(paper / "content"))
+    assert [(p, s.st_size) for p, s in watcher.articles] == [(p, s.st_size) for p, s in walked]  # type: ignore[union-attr]
+    broken = paper / "content" / "2025-03-01" / "A02" / "broken.md"
+    broken.symlink_to(tmp_path / "nowhere.md")
+    assert watcher.changes() == {str(broken)}  # watched, so that the build can say it cannot be read
+    assert any(p == str(broken) and isinstance(s, OSError) for p, s in watcher.articles)
+    assert watcher.changes() == set()  # and seen once, not on every scan
+
+
 def test_watcher_does_not_watch_the_output_inside_the_source(tmp_path: Path) -> None:
     (tmp_path / "content" / "site").mkdir(parents=True)
     watcher = Watcher(tmp_path, ignore=[tmp_path / "content" / "site"])
@@ -385,9 +399,11 @@ def test_rebuilds_run_without_the_collector_and_the_heap_is_tidied_later(
     real_build = serve_module.build
     monkeypatch.setattr(serve_module, "build", lambda *a, **k: (enabled.append(gc.isenabled()), real_build(*a, **k))[1])
     try:
+        builder.watcher.start()  # as run() does: a rebuild comes right after a scan
         builder.rebuild((), first=True)
         economy = paper / ECONOMY
         economy.write_text(economy.read_text(encoding="utf-8") + "\n据了解，这是一次修改。\n", encoding="utf-8")
+        assert builder.watcher.changes() == {str(economy)}
         builder.rebuild((str(economy),))
         assert enabled == [True, False]  # the first build may fork workers: collected as usual
         assert gc.isenabled() and builder.untidy == 2
