@@ -378,6 +378,40 @@ def test_watcher_hands_the_build_its_walk_of_the_articles(paper: Path, tmp_path:
     assert watcher.changes() == set()  # and seen once, not on every scan
 
 
+def test_file_events_nudge_the_watcher_for_inputs_only(paper: Path) -> None:
+    output = paper / "content" / "preview"
+    output.mkdir()
+    watcher = Watcher(paper, ignore=[output])
+    watcher.start()
+    assert watcher.listen()  # watchdog is installed, and Linux has inotify
+    try:
+        assert watcher.interval >= 2.0  # scans only as a safety net now
+        economy = paper / ECONOMY
+        for quiet in (output / "index.html", economy.with_name(".economy.md.swp"), paper / "README.txt"):
+            watcher.nudged.clear()
+            quiet.write_text("x", encoding="utf-8")
+            assert not watcher.nudged.wait(0.5), quiet  # the output, editor litter, files no build reads
+        for loud in (economy, paper / "newspaper.toml"):
+            watcher.nudged.clear()
+            loud.write_text(loud.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+            assert watcher.nudged.wait(10), loud
+        watcher.nudged.clear()
+        (paper / "static").mkdir(exist_ok=True)
+        watcher.scan()  # a folder made since listening began is observed from the next scan
+        (paper / "static" / "extra.css").write_text("p{}", encoding="utf-8")
+        assert watcher.nudged.wait(10)
+    finally:
+        watcher.close()
+
+
+def test_without_file_events_the_watcher_polls(paper: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "watchdog.observers", None)  # as if watchdog were not installed
+    watcher = Watcher(paper)
+    watcher.start()
+    assert not watcher.listen()
+    assert watcher.interval <= 1.0
+
+
 def test_watcher_does_not_watch_the_output_inside_the_source(tmp_path: Path) -> None:
     (tmp_path / "content" / "site").mkdir(parents=True)
     watcher = Watcher(tmp_path, ignore=[tmp_path / "content" / "site"])
