@@ -179,8 +179,8 @@ def resolve(
         nav.update(kept_issue[1])
         nav_problems.extend(kept_issue[2])
     problems.extend(nav_problems)
-    if reuse is not None:
-        reuse.__dict__.update(after.__dict__)  # only this build's: the memo never outgrows the archive
+    if reuse is not None:  # only this call's: the memo never outgrows the archive
+        reuse.paper, reuse.include_drafts, reuse.pages, reuse.issues = after.paper, after.include_drafts, after.pages, after.issues
 
     sections = section_slugs((p.name for i in issues for p in i.pages), slug_of)
     site = Site(
