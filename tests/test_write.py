@@ -400,4 +400,7 @@ def test_a_spare_is_kept_as_its_difference_from_the_published_manifest() -> None
     packed = pack_spare(spare, published)
     assert unpack_spare(packed, published) == spare
     assert len(unpack_spare(pack_spare(published, published), published)) == 50
+    # The same file under another fingerprint (a search file after an edit) is no difference.
+    refingered = dict(spare, **{"p/9.html": Written("old-fp", "d9", 9, 9)})
+    assert pack_spare(refingered, published) == packed
     assert unpack_spare(pack_spare({}, published), published) == {}
