@@ -1121,7 +1121,8 @@ class _Index:
 
     Every field is a function of the content (and the setup), so an update by
     difference gives the same bytes as a build from nothing. Pickled as a few
-    large objects (the lines joined, bytes of files, one blob for _Aux).
+    large objects (the lines joined, the shards' bytes, the doc files' sums,
+    one blob for _Aux).
 
     The doc files (most of the index's bytes, one per article) are not kept:
     they are published, and every build would pickle and unpickle them.
@@ -1165,9 +1166,11 @@ class _Index:
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        joined: bytes = state.pop("sums")  # type: ignore[assignment]
+        # Missing from the state of an older version, which the cache's stamp then discards: it must still load.
+        joined: bytes = state.pop("sums", b"")  # type: ignore[assignment]
         self.__dict__.update(state)
-        self.sums = list(map(joined.__getitem__, map(slice, range(0, len(joined), _SUM_SIZE), range(_SUM_SIZE, len(joined) + 1, _SUM_SIZE))))
+        starts = range(0, len(joined), _SUM_SIZE)
+        self.sums = list(map(joined.__getitem__, map(slice, starts, range(_SUM_SIZE, len(joined) + 1, _SUM_SIZE))))
 
 
 # -- doc files, kept by their sum ---------------------------------------------------
@@ -1281,9 +1284,10 @@ def search_files(
         same = doc_id < len(sums_before) and sums_before[doc_id] == doc_sum
         if unchanged is not None and same:
             unchanged.add(path)
-        made = held.get(doc_id)
-        # Not held: the file this id had on the way in (same), read back only when asked for.
-        yield path, made if made is not None else partial(kept, doc_id) if unchanged is not None else kept(doc_id)
+        data: bytes | Callable[[], bytes] | None = held.get(doc_id)
+        if data is None:  # the file this id had on the way in (same): read back only when asked for
+            data = partial(kept, doc_id) if unchanged is not None else kept(doc_id)
+        yield path, data
     for name, data in index.char_files.items():
         if unchanged is not None and chars_before.get(name) is data:
             unchanged.add(name)
