@@ -467,7 +467,7 @@ def build(
             for name, data in published_urls.redirect_pages(urls_plan, site, renderer.redirect):
                 tree.put(name, data)
             watch.lap("static+redirects")
-            for stage, stage_fp, make, unchanged in extra_stages(site, bodies, renderer, cache, moved):
+            for stage, stage_fp, make, unchanged in extra_stages(site, bodies, renderer, cache, moved, options.output):
                 before = stage_files.get(stage)
                 reused = bool(stage_fp) and before is not None and before[0] == stage_fp
                 if not (reused and all(tree.reuse(path, stage_fp) for path in before[1])):
@@ -478,7 +478,7 @@ def build(
                     paths = []
                     for name, data in make():
                         if not (name in trusted and tree.keep(name, stage_fp)):
-                            tree.put(name, data, stage_fp)
+                            tree.put(name, data if isinstance(data, bytes) else data(), stage_fp)
                         paths.append(name)
                     stage_files[stage] = (stage_fp, paths)
                 watch.lap(stage)
@@ -567,7 +567,8 @@ STATEFUL_STAGES = ("search",)
 
 
 def extra_stages(
-    site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = ()
+    site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = (),
+    output: Path | None = None,
 ) -> Iterator[tuple[str, str, StageFiles, set[str] | None]]:
     """Files other than pages, by stage: (name, fingerprint, how to make them,
     the paths the making found unchanged since its last run, or None).
@@ -601,7 +602,7 @@ def extra_stages(
     # Unchanged, the index is not even entered.
     unchanged: set[str] = set()
     yield "search", search_fp, lambda: search_files(
-        site, bodies, renderer.converters, cache.extra.setdefault("search", {}), unchanged=unchanged
+        site, bodies, renderer.converters, cache.extra.setdefault("search", {}), unchanged=unchanged, published=output
     ), unchanged
 
 

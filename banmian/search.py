@@ -25,14 +25,17 @@ How it is built: from nothing, the documents are split in ranges, one per
 core; each range is tokenised, inverted and its doc files made in its own
 process, and the main process joins the ranges' postings (ids only grow from
 range to range, so joining is concatenating). Later builds change the index
-by difference (see _update); the build cache keeps no per-article terms: the
-terms an edited article had are read back from its previous doc file.
+by difference (see _update); the build cache keeps no per-article terms and
+no doc file's bytes, only each doc file's size and digest: the terms an edited
+article had are read back from its previous doc file where it was published,
+checked against them (a file edited by hand or gone: the index is built again).
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import pickle
@@ -1118,14 +1121,20 @@ class _Index:
 
     Every field is a function of the content (and the setup), so an update by
     difference gives the same bytes as a build from nothing. Pickled as a few
-    large objects (the lines joined, bytes of files, one blob for _Aux).
+    large objects (the lines joined, the shards' bytes, the doc files' sums,
+    one blob for _Aux).
+
+    The doc files (most of the index's bytes, one per article) are not kept:
+    they are published, and every build would pickle and unpickle them.
+    Their sums say which published copy can be trusted (see _published_doc).
     """
 
     def __init__(self, setup: tuple) -> None:
         self.setup = setup
         self.valid = False  # False while an update is half done: the next build starts over
         self.joined = ""  # the documents' _input_line, joined by _LINE
-        self.docs: list[bytes] = []  # doc file by id
+        self.sums: list[bytes] = []  # doc id → _doc_sum of its file
+        self.published = ""  # the folder its doc files were last made for, where they are read back from
         self.shards = 0
         self.total = 0  # the size estimate _shard_count is given
         self.shard_bytes: list[bytes] = []
@@ -1152,7 +1161,60 @@ class _Index:
         state = dict(self.__dict__)
         if self._aux is not None:
             state["_aux"], state["_aux_blob"] = None, pickle.dumps(self._aux, protocol=pickle.HIGHEST_PROTOCOL)
+        # One bytes object, not a list of thousands: sums are of one size.
+        state["sums"] = b"".join(self.sums)
         return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # Missing from the state of an older version, which the cache's stamp then discards: it must still load.
+        joined: bytes = state.pop("sums", b"")  # type: ignore[assignment]
+        self.__dict__.update(state)
+        starts = range(0, len(joined), _SUM_SIZE)
+        self.sums = list(map(joined.__getitem__, map(slice, starts, range(_SUM_SIZE, len(joined) + 1, _SUM_SIZE))))
+
+
+# -- doc files, kept by their sum ---------------------------------------------------
+# A doc file's sum: its size (4 bytes, little-endian) and a 16-byte digest of it.
+# Equal sums are taken for equal files: what the state says a published file
+# holds, and what an update may read back from it.
+_SUM_SIZE = 20
+
+
+def _doc_sum(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "little") + hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _published_doc(folder: str, doc_id: int, doc_sum: bytes) -> bytes | None:
+    """The doc file at doc_id in a published folder when it is the one with that
+    sum; None when it is missing, unreadable or not that file (edited by hand,
+    or never published: a build that failed after this stage)."""
+    if not folder:
+        return None
+    try:
+        with open(f"{folder}/{ROOT}/doc/{doc_id}.json", "rb") as file:
+            data = file.read(int.from_bytes(doc_sum[:4], "little") + 1)  # a longer file is told by its length
+    except OSError:
+        return None
+    return data if _doc_sum(data) == doc_sum else None
+
+
+def _published_docs(index: _Index, doc_ids: Iterable[int]) -> dict[int, bytes] | None:
+    """The published files of these doc ids; None if any is not the one the state describes."""
+    found = {}
+    for doc_id in doc_ids:
+        data = _published_doc(index.published, doc_id, index.sums[doc_id])
+        if data is None:
+            return None
+        found[doc_id] = data
+    return found
+
+
+def _remade_doc(doc: Doc, editions: Sequence[tuple[str, Converter]], fixes: Mapping[str, Mapping[str, str]]) -> bytes:
+    """A doc file made again from its article alone, as a build from nothing makes it."""
+    texts = doc_texts(doc)
+    data = _doc_files([doc], [texts], editions, {})[0]
+    # The fixes depend on the article's Han codes only: no pinyin readings needed.
+    return _with_fixes(data, _doc_fixes(article_terms(texts, {}).codes, fixes))
 
 
 def search_files(
@@ -1162,16 +1224,22 @@ def search_files(
     state: dict,
     jobs: int | None = None,
     unchanged: set[str] | None = None,
-) -> Iterator[tuple[str, bytes]]:
+    published: str | os.PathLike[str] | None = None,
+) -> Iterator[tuple[str, bytes | Callable[[], bytes]]]:
     """Every file of the search index, paths relative to the output root.
 
     jobs: how many processes indexing from nothing may use (None: one per
     core). A caller whose own workers keep the cores busy meanwhile passes 1:
     forked shares then only add their overhead (pickling, copy-on-write).
     unchanged: filled, before each file is yielded, with the paths whose
-    bytes are those the state held when called (the same objects: an update
-    keeps every file it does not touch), so that a caller who knows the state
-    was published need not compare them.
+    bytes are those the state held when called (an update keeps every file
+    it does not touch), so that a caller who knows the state was published
+    need not compare them. For a doc file among them the data may be a
+    function giving its bytes: call it only when the published copy cannot be
+    kept (it reads the file back, or makes it again). Without `unchanged`
+    the data is always bytes.
+    published: the output root the files go to; an update reads the doc files
+    it needs (an edited article's previous terms) back from there next time.
     """
     paper = site.paper
     docs = documents(site, bodies)
@@ -1183,40 +1251,60 @@ def search_files(
     index = state.get("index")
     if not isinstance(index, _Index) or index.setup != setup:
         index = state["index"] = _Index(setup)
-    # What the state held on the way in: files still these objects are unchanged.
-    shards_before, docs_before, chars_before = list(index.shard_bytes), list(index.docs), dict(index.char_files)
+    # What the state held on the way in: files still these objects (doc files: these sums) are unchanged.
+    shards_before, sums_before, chars_before = list(index.shard_bytes), list(index.sums), dict(index.char_files)
+    # Where the doc files the state describes were published: read back from there, not from `published`.
+    folder_before = index.published
     editions = [e.code for e in paper.editions]
     lines = _input_lines(docs, editions)
     joined = _LINE.join(lines)
     # A separator inside a field would make two different archives look alike: never trusted then.
     plain = joined.count(_FIELD) == len(lines) * (4 + len(editions)) and joined.count(_LINE) == max(0, len(lines) - 1)
-    if not (plain and index.valid and joined == index.joined):
+    held: Mapping[int, bytes] = {}  # doc id → its file, for the doc files this call made or read
+    # With no folder to read its doc files back from, the state can only be built again.
+    if not (plain and index.valid and folder_before and joined == index.joined):
         _reuse_tables(state)
         # Marked invalid while changing: an interrupted update makes the next build start over.
-        was_valid, index.valid = index.valid and plain, False
+        was_valid, index.valid = index.valid and plain and bool(folder_before), False
         with collector_paused():
-            if not (was_valid and _update(index, docs, lines, converters, site, state)):
-                _rebuild(index, docs, converters, site, state, jobs)
+            update = _update(index, docs, lines, converters, site, state) if was_valid else None
+            held = update if update is not None else _rebuild(index, docs, converters, site, state, jobs)
         index.joined = joined if plain else ""
         index.valid = plain
         _keep_tables(state)
-
-    def same(data: bytes, before: Sequence[bytes], at: int) -> bool:
-        return at < len(before) and before[at] is data
+    index.published = os.fspath(published) if published is not None else ""
 
     for number, data in enumerate(index.shard_bytes):
-        if unchanged is not None and same(data, shards_before, number):
+        if unchanged is not None and number < len(shards_before) and shards_before[number] is data:
             unchanged.add(f"{ROOT}/terms/{number}.json")
         yield f"{ROOT}/terms/{number}.json", data
-    for doc_id, data in enumerate(index.docs):
-        if unchanged is not None and same(data, docs_before, doc_id):
-            unchanged.add(f"{ROOT}/doc/{doc_id}.json")
-        yield f"{ROOT}/doc/{doc_id}.json", data
+    kept = partial(_kept_doc, index, folder_before, docs, converters, site)
+    for doc_id, doc_sum in enumerate(index.sums):
+        path = f"{ROOT}/doc/{doc_id}.json"
+        same = doc_id < len(sums_before) and sums_before[doc_id] == doc_sum
+        if unchanged is not None and same:
+            unchanged.add(path)
+        data: bytes | Callable[[], bytes] | None = held.get(doc_id)
+        if data is None:  # the file this id had on the way in (same): read back only when asked for
+            data = partial(kept, doc_id) if unchanged is not None else kept(doc_id)
+        yield path, data
     for name, data in index.char_files.items():
         if unchanged is not None and chars_before.get(name) is data:
             unchanged.add(name)
         yield name, data
     yield f"{ROOT}/manifest.json", _json(_manifest(site, docs, index.shards, converters, index.labels))
+
+
+def _kept_doc(index: _Index, folder: str, docs: Sequence[Doc], converters: Mapping[str, Converter], site: Site, doc_id: int) -> bytes:
+    """A doc file the state kept by its sum: its published copy, or (that one
+    gone or edited) made again from its article."""
+    doc_sum = index.sums[doc_id]
+    data = _published_doc(folder, doc_id, doc_sum)
+    if data is None:
+        data = _remade_doc(docs[doc_id], tuple((e.code, converters[e.code]) for e in site.paper.editions), index.aux.fixes)
+        if _doc_sum(data) != doc_sum:  # the state did not describe its own content: never trusted again
+            index.valid = False
+    return data
 
 
 def _tables_key() -> tuple[str, str]:
@@ -1252,8 +1340,10 @@ def _context(titles: Iterable[str], converters: Mapping[str, Converter], site: S
     return _Context(cache, tuple((e.code, converters[e.code]) for e in site.paper.editions), {})
 
 
-def _rebuild(index: _Index, docs: Sequence[Doc], converters: Mapping[str, Converter], site: Site, state: dict, jobs: int | None = None) -> None:
-    """The whole index from the documents."""
+def _rebuild(
+    index: _Index, docs: Sequence[Doc], converters: Mapping[str, Converter], site: Site, state: dict, jobs: int | None = None
+) -> dict[int, bytes]:
+    """The whole index from the documents; every doc file, by id (the state keeps their sums)."""
     context = _context((d.article.src.title for d in docs), converters, site, state)
     _compat()  # compiled once, before forking
     shares = _shares(len(docs), jobs)
@@ -1291,8 +1381,9 @@ def _rebuild(index: _Index, docs: Sequence[Doc], converters: Mapping[str, Conver
     del encoded
     for doc_id, fix in fixes.items():
         files[doc_id] = _with_fixes(files[doc_id], fix)  # the file without fixes is freed at once
-    index.docs = files
+    index.sums = list(map(_doc_sum, files))
     index.aux = aux
+    return dict(enumerate(files))
 
 
 def _after(first: Callable[[], object], then: Callable[[], object]) -> object:
@@ -1429,9 +1520,13 @@ def _char_files(aux: _Aux, site: Site, converters: Mapping[str, Converter]) -> d
 UPDATE_SHARE = 0.5
 
 
-def _update(index: _Index, docs: Sequence[Doc], lines: Sequence[str], converters: Mapping[str, Converter], site: Site, state: dict) -> bool:
-    """Change the index by the documents whose inputs changed, or return False when
-    it takes a rebuild: the fold map changed, or too much of the archive did.
+def _update(
+    index: _Index, docs: Sequence[Doc], lines: Sequence[str], converters: Mapping[str, Converter], site: Site, state: dict
+) -> dict[int, bytes] | None:
+    """Change the index by the documents whose inputs changed; the doc files it
+    made or read back, by id. None when it takes a rebuild: the fold map
+    changed, too much of the archive did, or an old doc file it needs is not
+    the published one the state describes.
 
     Documents before the first id whose article differs keep their ids; from
     there on, every old document leaves the index and every new one enters
@@ -1446,9 +1541,18 @@ def _update(index: _Index, docs: Sequence[Doc], lines: Sequence[str], converters
     gone = {i: None for i in chain(kept, range(shift, len(old_lines)))}
     come = {i: None for i in chain(kept, range(shift, len(lines)))}
     if len(gone) + len(come) > max(16, UPDATE_SHARE * len(lines)):
-        return False
+        return None
+    carried = _carried(lines, old_lines, shift)
+    moves = _moves(carried.old_at, index.sums)
+    parsed = gone.keys() | carried.previous.values()
+    # Every old doc file the update reads is read before anything changes: one
+    # that is gone or not what the state says (edited by hand) means starting over.
+    old_files = _published_docs(index, sorted(parsed.union(moves.values())))
+    if old_files is None:
+        return None
+    records = {j: json.loads(old_files[j]) for j in parsed}
     source = site.paper.source_edition.code
-    old_texts = {j: _record_texts(json.loads(index.docs[j]), source) for j in gone}
+    old_texts = {j: _record_texts(records[j], source) for j in gone}
     new_texts = {i: doc_texts(docs[i]) for i in come}
     context = _context((t.title for t in chain(old_texts.values(), new_texts.values())), converters, site, state)
     before = _terms_by_id(old_texts, context)
@@ -1459,13 +1563,40 @@ def _update(index: _Index, docs: Sequence[Doc], lines: Sequence[str], converters
     if added or removed:
         appeared, vanished = _context_update(aux, site, converters, _bigrams(added), _bigrams(removed))
         if _fold_may_change(aux, appeared, vanished, site, state) and _folding(aux, site, state) != aux.folding:
-            return False  # every folded term may have moved
+            return None  # every folded term may have moved
     if _recount_chars(aux, added, removed):
         index.char_files = _char_files(aux, site, converters)
     if not _edit_shards(index, _edits(before, after, aux.folding)):
         _reshard(index)
-    _refresh_docs(index, docs, lines, old_lines, shift, after, new_texts, context, aux)
-    return True
+    held = {i: old_files[j] for i, j in moves.items()}
+    held.update(_refresh_docs(index, docs, carried, records, after, new_texts, context, aux))
+    return held
+
+
+class _Carried(NamedTuple):
+    """Where each document's doc file comes from in an update."""
+
+    old_at: list[int | None]  # new id → the old id whose file it is (its input line unchanged); None: made anew
+    previous: dict[int, int]  # new id made anew → the old id of its article (converted texts and fixes to reuse)
+
+
+def _carried(lines: Sequence[str], old_lines: Sequence[str], shift: int) -> _Carried:
+    # Before `shift` a document keeps its id; from there on it may be at any old id.
+    moved = {old_lines[j]: j for j in range(shift, len(old_lines))}
+    old_at: list[int | None] = [i if i < shift and old_lines[i] == line else moved.get(line) for i, line in enumerate(lines)]
+    stale = [i for i, j in enumerate(old_at) if j is None]
+    old_ids = {_line_key(old_lines[j]): j for j in range(shift, len(old_lines))} if stale else {}
+    before = [i if i < shift else old_ids.get(_line_key(lines[i])) for i in stale]
+    return _Carried(old_at, {i: j for i, j in zip(stale, before) if j is not None})
+
+
+def _moves(old_at: Sequence[int | None], old_sums: Sequence[bytes]) -> dict[int, int]:
+    """New id → old id, for the files kept at another id whose bytes the file at the new id does not already have."""
+    return {
+        i: j
+        for i, j in enumerate(old_at)
+        if j is not None and j != i and (i >= len(old_sums) or old_sums[i] != old_sums[j])
+    }
 
 
 def _terms_by_id(texts: Mapping[int, Texts], context: _Context) -> dict[int, Terms]:
@@ -1654,39 +1785,35 @@ def _mask_ids(mask: int) -> list[int]:
 def _refresh_docs(
     index: _Index,
     docs: Sequence[Doc],
-    lines: Sequence[str],
-    old_lines: Sequence[str],
-    shift: int,
+    carried: _Carried,
+    records: Mapping[int, dict],
     after: Mapping[int, Terms],
     new_texts: Mapping[int, Texts],
     context: _Context,
     aux: _Aux,
-) -> None:
+) -> dict[int, bytes]:
     """Keep the doc file of every document whose input line is unchanged (at
     whatever id); make the others, their display texts converted as their
-    previous version had them where the text is the same."""
-    old_docs = index.docs
-    # Before `shift` a document keeps its id; from there on it may be at any old id.
-    moved = {old_lines[j]: j for j in range(shift, len(old_lines))}
-    old_at: list[int | None] = [i if i < shift and old_lines[i] == line else moved.get(line) for i, line in enumerate(lines)]
-    made: list[bytes] = [old_docs[j] if j is not None else b"" for j in old_at]
-    stale = [i for i, j in enumerate(old_at) if j is None]
-    if not stale:
-        index.docs = made
-        return
-    old_ids = {_line_key(old_lines[j]): j for j in range(shift, len(old_lines))}
-    before = [i if i < shift else old_ids.get(_line_key(lines[i])) for i in stale]
-    previous = {i: json.loads(old_docs[j]) for i, j in zip(stale, before) if j is not None}
-    source = next(code for code, converter in context.editions if converter.identity)
-    known: defaultdict[str, dict[str, str]] = defaultdict(dict)
-    for record in previous.values():
-        for code, fields in record["e"].items():
-            if code != source:
-                known[code].update((record["e"][source].get(k, ""), fields.get(k, "")) for k in "tksrcn")
-    texts = [new_texts[i] if i in new_texts else doc_texts(docs[i]) for i in stale]
-    files = _doc_files([docs[i] for i in stale], texts, context.editions, known)
-    for i, data in zip(stale, files):
-        # Terms unchanged (no entry in after): the previous file's fixes still hold.
-        fixes = _doc_fixes(after[i].codes, aux.fixes) if i in after else previous[i].get("x")
-        made[i] = _with_fixes(data, fixes)
-    index.docs = made
+    previous version had them where the text is the same. Sets the sums;
+    returns the files made, by id. records: old doc files, parsed, by old id."""
+    old_sums = index.sums
+    sums = [old_sums[j] if j is not None else b"" for j in carried.old_at]
+    stale = [i for i, j in enumerate(carried.old_at) if j is None]
+    made: dict[int, bytes] = {}
+    if stale:
+        previous = {i: records[j] for i, j in carried.previous.items()}
+        source = next(code for code, converter in context.editions if converter.identity)
+        known: defaultdict[str, dict[str, str]] = defaultdict(dict)
+        for record in previous.values():
+            for code, fields in record["e"].items():
+                if code != source:
+                    known[code].update((record["e"][source].get(k, ""), fields.get(k, "")) for k in "tksrcn")
+        texts = [new_texts[i] if i in new_texts else doc_texts(docs[i]) for i in stale]
+        files = _doc_files([docs[i] for i in stale], texts, context.editions, known)
+        for i, data in zip(stale, files):
+            # Terms unchanged (no entry in after): the previous file's fixes still hold.
+            fixes = _doc_fixes(after[i].codes, aux.fixes) if i in after else previous[i].get("x")
+            made[i] = data = _with_fixes(data, fixes)
+            sums[i] = _doc_sum(data)
+    index.sums = sums
+    return made

@@ -375,6 +375,113 @@ def test_shifted_ids_and_renamed_pages_update_like_a_cold_build(tmp_path: Path, 
     assert rebuilt == [1]  # the cold build only: the warm one was an update
 
 
+def _doc_path(site: Path, page: str) -> Path:
+    return next(p for p in (site / "search" / "doc").glob("*.json") if json.loads(p.read_bytes())["p"] == page)
+
+
+def _count_rebuilds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    rebuilt: list[int] = []
+    rebuild = search._rebuild
+    monkeypatch.setattr(search, "_rebuild", lambda *args: rebuilt.append(1) or rebuild(*args))
+    return rebuilt
+
+
+def _cold(source: Path, tmp_path: Path) -> dict[str, bytes]:
+    build(BuildOptions(source=source, output=tmp_path / "cold", use_cache=False))
+    return _search_bytes(tmp_path / "cold")
+
+
+def test_an_update_reads_the_old_doc_file_back_from_the_published_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    warm = tmp_path / "warm"
+    build(BuildOptions(source=source, output=warm))
+    read: list[int] = []
+    published_doc = search._published_doc
+    monkeypatch.setattr(search, "_published_doc", lambda folder, doc_id, doc_sum: read.append(doc_id) or published_doc(folder, doc_id, doc_sum))
+    rebuilt = _count_rebuilds(monkeypatch)
+    edited = int(_doc_path(warm, "A05").stem)
+    _edit_body(source)
+    build(BuildOptions(source=source, output=warm))
+    assert read == [edited] and rebuilt == []  # the edited article's previous file only
+    assert _search_bytes(warm) == _cold(source, tmp_path)
+
+
+def test_a_doc_file_edited_by_hand_is_not_trusted_the_index_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    warm = tmp_path / "warm"
+    build(BuildOptions(source=source, output=warm))
+    # The edited article's published doc file, changed by hand: same size, same mtime,
+    # a term it never had. Read back as its previous terms, it would leave 装置 in the index.
+    doc = _doc_path(warm, "A05")
+    stat = doc.stat()
+    text = doc.read_bytes()
+    assert "装机".encode() in text
+    doc.write_bytes(text.replace("装机".encode(), "装置".encode()))
+    os.utime(doc, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    rebuilt = _count_rebuilds(monkeypatch)
+    _edit_body(source)
+    build(BuildOptions(source=source, output=warm))
+    assert rebuilt == [1]
+    assert _search_bytes(warm) == _cold(source, tmp_path)
+
+
+def test_a_lost_doc_file_of_an_unchanged_article_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    warm = tmp_path / "warm"
+    build(BuildOptions(source=source, output=warm))
+    lost = _doc_path(warm, "A01")
+    lost.unlink()  # the state still says what it held; the published copy cannot be kept
+    rebuilt = _count_rebuilds(monkeypatch)
+    _edit_body(source)
+    build(BuildOptions(source=source, output=warm))
+    assert rebuilt == [] and lost.exists()
+    assert _search_bytes(warm) == _cold(source, tmp_path)
+    from banmian.cache import load_cache
+
+    # Made again as it was: the state still trusts itself, its sums are the files'.
+    state = load_cache(source).extra["search"]["index"]
+    assert state.valid
+    assert state.sums == [search._doc_sum((warm / "search" / "doc" / f"{i}.json").read_bytes()) for i in range(len(state.sums))]
+
+
+def test_a_build_into_another_folder_reads_the_doc_files_where_they_were_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=source, output=tmp_path / "first"))
+    rebuilt = _count_rebuilds(monkeypatch)
+    _edit_body(source)
+    build(BuildOptions(source=source, output=tmp_path / "second"))
+    assert rebuilt == []
+    assert _search_bytes(tmp_path / "second") == _cold(source, tmp_path)
+    rebuilt.clear()  # the cold build's
+    # Back to the first folder: its files are a build behind, the state is read from the second.
+    _retitle(source)
+    build(BuildOptions(source=source, output=tmp_path / "first"))
+    assert rebuilt == []
+    shutil.rmtree(tmp_path / "cold")
+    assert _search_bytes(tmp_path / "first") == _cold(source, tmp_path)
+
+
+def test_search_files_without_a_published_folder_build_from_nothing(tmp_path: Path) -> None:
+    from banmian.cache import BuildCache
+    from banmian.convert import Converter
+    from banmian.pipeline import load_site, render_bodies
+
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    loaded = load_site(BuildOptions(source=source, output=tmp_path / "unused"), BuildCache())
+    bodies = render_bodies(loaded.site.articles, BuildCache(), 1)
+    converters = {e.code: Converter(e.opencc, e.code) for e in loaded.site.paper.editions}
+    state: dict = {}
+    first = dict(search.search_files(loaded.site, bodies, converters, state))
+    # Nowhere to read doc files back from: every file is bytes again, the same bytes.
+    again = dict(search.search_files(loaded.site, bodies, converters, state, unchanged=set()))
+    assert all(isinstance(data, bytes) for data in first.values()) and again == first
+
+
 def test_forked_shares_give_the_bytes_of_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = tmp_path / "paper"
     shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
@@ -410,17 +517,22 @@ def test_a_child_that_fails_while_sending_has_its_task_run_again_here() -> None:
     assert search._run_forked([lambda: 1, task]) == [1, [b"x" * 1_000_000, 0]]
 
 
-def test_the_cached_index_is_about_the_size_of_its_files(tmp_path: Path) -> None:
-    """No per-article terms in the build cache: an edited article's are read back from its doc file."""
+def test_the_cached_index_keeps_each_doc_file_as_its_sum_not_its_bytes(tmp_path: Path) -> None:
+    """No per-article terms and no doc files in the build cache: the doc files are
+    published, and an edited article's terms are read back from its published one."""
     source = tmp_path / "paper"
     shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
     build(BuildOptions(source=source, output=tmp_path / "site"))
     from banmian.cache import load_cache
 
     index = load_cache(source).extra["search"]["index"]
-    files = sum(map(len, index.docs)) + sum(map(len, index.shard_bytes)) + sum(map(len, index.char_files.values()))
+    docs = [p.read_bytes() for p in sorted((tmp_path / "site" / "search" / "doc").glob("*.json"), key=lambda p: int(p.stem))]
+    assert index.sums == [search._doc_sum(data) for data in docs]
+    kept = pickle.dumps(index)
+    assert not any(data in kept for data in docs)
+    files = sum(map(len, index.shard_bytes)) + sum(map(len, index.char_files.values())) + search._SUM_SIZE * len(docs)
     # Besides the files: the fold map (~24 KB whatever the archive) and counts per Han code.
-    assert len(pickle.dumps(index)) < files + 40_000
+    assert len(kept) < files + 40_000
 
 
 def test_a_fold_pair_that_joins_classes_rebuilds_and_so_does_its_loss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
