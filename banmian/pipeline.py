@@ -561,7 +561,9 @@ def _remember(
         save_cache(source, cache)
 
 
-StageFiles = Callable[[], Iterable[tuple[str, bytes]]]
+# A stage's files: bytes, or, for a file its state says is unchanged, how to
+# get its bytes should the published copy not be kept after all.
+StageFiles = Callable[[], Iterable[tuple[str, "bytes | Callable[[], bytes]"]]]
 # Stages that keep state between builds and can say which files it left as they were.
 STATEFUL_STAGES = ("search",)
 
