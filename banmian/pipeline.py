@@ -71,6 +71,7 @@ class BuildResult:
     output: Path
     stages: tuple[tuple[str, float], ...] = ()  # where the time went, for --timings
     published: FolderId | None = None  # the output folder as this build left it
+    base_path: str = "/"  # where the site's links expect it: "/" or "/epaper/" (serve mounts it there)
 
 
 class Stopwatch:
@@ -510,6 +511,7 @@ def build(
         output=options.output,
         stages=tuple(watch.laps),
         published=tree.state.published if tree.state is not None else None,
+        base_path=site.paper.base_path,
     )
 
 

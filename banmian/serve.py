@@ -46,7 +46,7 @@ from tornado import httpserver, netutil, web
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 
 from .cache import BuildCache, collector_paused, load_cache
-from .config import CONFIG_NAME
+from .config import CONFIG_NAME, load_config
 from .errors import ContentError
 from .load import CONTENT_DIR
 from .walk import ContentEntry, content_entries
@@ -287,6 +287,10 @@ class BuildState:
     # returns and we learn of it: a request in that moment sees the new inode
     # and so neither the fixed page under a stale overlay nor a stale error page.
     failed_inode: int | None = None
+    # Where the site's links expect it (the path of base_url): the server
+    # answers from the output folder there, so a paper hosted at /epaper/ is
+    # previewed with its styles and links working, byte for byte as published.
+    base_path: str = "/"
     builds: int = 0
     first_done: threading.Event = field(default_factory=threading.Event)
 
@@ -389,6 +393,7 @@ class Builder(threading.Thread):
         if self.stopping.is_set():
             return
         if result is not None:
+            self.state.base_path = result.base_path
             self.state.good, self.state.problems = True, ()
         self.state.builds += 1
         self.state.first_done.set()
@@ -559,6 +564,16 @@ class SiteHandler(web.RequestHandler):
         if not servable:
             self._send(200, "text/html; charset=utf-8", error_page(self.problems, self.script), html_page=False)
             return
+        base = self.state.base_path
+        if base != "/":
+            # The site lives at base: the root (and base without its slash) lead there.
+            if path in ("", base.strip("/")):
+                self.redirect(base, permanent=False)
+                return
+            if not f"/{path}".startswith(base):
+                self._send(404, "text/plain; charset=utf-8", f"404: the site is at {base}\n".encode(), html_page=False)
+                return
+            path = path[len(base) - 1 :]
         target = resolve_path(self.root, path)
         if target is None:
             self._not_found(path)
@@ -566,7 +581,7 @@ class SiteHandler(web.RequestHandler):
         if target.is_dir():
             if not path.endswith("/") and path != "":
                 query = f"?{self.request.query}" if self.request.query else ""
-                self.redirect(f"/{quote(path)}/{query}", permanent=True)
+                self.redirect(f"{base}{quote(path)}/{query}", permanent=True)
                 return
             target = target / "index.html"
         data = _read(target)
@@ -672,6 +687,12 @@ def bind_problem(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
+def _base_path(source: Path) -> str:
+    """The path of base_url in newspaper.toml ("/" when it cannot be read: the build will say why)."""
+    paper, _ = load_config(source)
+    return paper.base_path if paper is not None else "/"
+
+
 def url_for(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("", "0.0.0.0") else ("[::1]" if host == "::" else host)
     if ":" in shown and not shown.startswith("["):
@@ -744,7 +765,8 @@ async def _serve(options: BuildOptions, host: str, listening: Listening, out: Te
     watcher = Watcher(options.source, ignore=[options.output])
     builder = Builder(options, cache, watcher, state, lambda: loop.call_soon_threadsafe(reload_browsers), err)
 
-    url = url_for(host, listening.port)
+    state.base_path = _base_path(options.source)
+    url = url_for(host, listening.port) + state.base_path.lstrip("/")
     print(f"serving {options.source} at {url}", file=out, flush=True)
     if is_public(host):
         print(

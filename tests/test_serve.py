@@ -36,7 +36,7 @@ from sitekit import ROOT, copy_fixture, run_cli
 TIMEOUT = 180.0  # a loaded CI machine builds slowly; a hang still fails
 ARTICLE = "2025-03-01/A02/nvzu-guniang/"  # economy.md, explicit slug
 ECONOMY = "content/2025-03-01/A02/economy.md"
-URL_LINE = re.compile(r"(http://[^\s/]+/)")
+URL_LINE = re.compile(r"(http://\S+/)")
 
 
 @dataclass
@@ -47,12 +47,18 @@ class Server:
     url: str = ""
     out_lines: list[str] = field(default_factory=list)
 
+    @property
+    def root(self) -> str:
+        """The server's own root; url is where the site is (the fixture's base_url is …/paper/)."""
+        return self.url.split("/", 3)[0] + "//" + self.url.split("/", 3)[2] + "/"
+
     def stderr(self) -> str:
         return self.err_path.read_text(encoding="utf-8", errors="replace")
 
     def get(self, path: str) -> tuple[int, dict[str, str], str]:
         try:
-            with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=60) as reply:
+            url = path if path.startswith("http://") else self.url + path.lstrip("/")
+            with urllib.request.urlopen(url, timeout=60) as reply:
                 headers = {k.lower(): v for k, v in reply.headers.items()}
                 return reply.status, headers, reply.read().decode("utf-8")
         except urllib.error.HTTPError as error:
@@ -140,14 +146,14 @@ def append(path: Path, text: str) -> None:
 @pytest.mark.slow
 def test_serves_both_editions_with_the_reload_script(serve: Callable[..., Server]) -> None:
     server = serve()
-    assert server.url.startswith("http://127.0.0.1:")
+    assert server.url.startswith("http://127.0.0.1:") and server.url.endswith("/paper/")
     status, headers, hans = server.get("zh-hans/" + ARTICLE)
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert "女足姑娘长大了" in hans
     assert '<script src="/livereload.js?port=' in hans
     hant = server.text("zh-hant/" + ARTICLE)
     assert "女足姑娘長大了" in hant and "/livereload.js?port=" in hant
-    status, headers, script = server.get("livereload.js")
+    status, headers, script = server.get(server.root + "livereload.js")
     assert status == 200 and "javascript" in headers["content-type"] and "LiveReload" in script
     assert "banmian-overlay" not in hans
 
@@ -174,7 +180,7 @@ def test_an_open_page_is_told_to_reload_after_a_rebuild(serve: Callable[..., Ser
 
     async def listen() -> dict[str, object]:
         # The handshake livereload.js makes, then wait for the server's word.
-        socket_url = server.url.replace("http://", "ws://") + "livereload"
+        socket_url = server.root.replace("http://", "ws://") + "livereload"
         connection = await websocket_connect(socket_url, connect_timeout=60)
         await connection.write_message(json.dumps({"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]}))
         hello = json.loads(await connection.read_message())  # type: ignore[arg-type]
@@ -267,11 +273,21 @@ def test_behaves_like_a_static_host(serve: Callable[..., Server]) -> None:
     assert "/livereload.js?port=" in body and "404" in body
 
     # A folder without its slash is redirected, as static hosts do, keeping the query.
-    host = server.url.split("//")[1].rstrip("/")
+    host = server.root.split("//")[1].rstrip("/")
     connection = http.client.HTTPConnection(host, timeout=60)
-    connection.request("GET", "/zh-hans/search?q=%E9%87%8D%E5%BA%86")
+    connection.request("GET", "/paper/zh-hans/search?q=%E9%87%8D%E5%BA%86")
     reply = connection.getresponse()
-    assert reply.status in (301, 308) and reply.getheader("Location") == "/zh-hans/search/?q=%E9%87%8D%E5%BA%86"
+    assert reply.status in (301, 308) and reply.getheader("Location") == "/paper/zh-hans/search/?q=%E9%87%8D%E5%BA%86"
+    reply.read()
+    # The site is where its links expect it, the path of base_url: the rest leads there or is not found.
+    for outside, location in (("/", "/paper/"), ("/paper", "/paper/")):
+        connection.request("GET", outside)
+        reply = connection.getresponse()
+        assert reply.status == 302 and reply.getheader("Location") == location
+        reply.read()
+    connection.request("GET", "/zh-hans/")
+    reply = connection.getresponse()
+    assert reply.status == 404 and b"/paper/" in reply.read()
     connection.close()
     status, _, body = server.get("zh-hant/2025-03-01")
     assert status == 200 and "2025" in body
