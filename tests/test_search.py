@@ -282,10 +282,7 @@ def _append_issue(source: Path) -> None:
 
 @pytest.mark.parametrize("change", [_edit_body, _retitle, _delete, _append_issue])
 def test_an_incremental_rebuild_equals_a_cold_build(tmp_path: Path, change) -> None:
-    source = tmp_path / "paper"
-    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
-    warm = tmp_path / "warm"
-    build(BuildOptions(source=source, output=warm))
+    source, warm = _warm(tmp_path)
     before = _search_bytes(warm)
     change(source)
     build(BuildOptions(source=source, output=warm))
@@ -360,10 +357,7 @@ def _rename_page(source: Path) -> None:
 
 @pytest.mark.parametrize("change", [_insert_article, _rename_page])
 def test_shifted_ids_and_renamed_pages_update_like_a_cold_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change) -> None:
-    source = tmp_path / "paper"
-    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
-    warm = tmp_path / "warm"
-    build(BuildOptions(source=source, output=warm))
+    source, warm = _warm(tmp_path)
     change(source)
     rebuilt: list[int] = []
     rebuild = search._rebuild
@@ -373,6 +367,15 @@ def test_shifted_ids_and_renamed_pages_update_like_a_cold_build(tmp_path: Path, 
     build(BuildOptions(source=source, output=cold, use_cache=False))
     assert _search_bytes(warm) == _search_bytes(cold)
     assert rebuilt == [1]  # the cold build only: the warm one was an update
+
+
+def _warm(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the fixture paper, built once into <tmp>/warm: (the copy, the output)."""
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    warm = tmp_path / "warm"
+    build(BuildOptions(source=source, output=warm))
+    return source, warm
 
 
 def _doc_path(site: Path, page: str) -> Path:
@@ -392,10 +395,7 @@ def _cold(source: Path, tmp_path: Path) -> dict[str, bytes]:
 
 
 def test_an_update_reads_the_old_doc_file_back_from_the_published_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    source = tmp_path / "paper"
-    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
-    warm = tmp_path / "warm"
-    build(BuildOptions(source=source, output=warm))
+    source, warm = _warm(tmp_path)
     read: list[int] = []
     published_doc = search._published_doc
     monkeypatch.setattr(search, "_published_doc", lambda folder, doc_id, doc_sum: read.append(doc_id) or published_doc(folder, doc_id, doc_sum))
@@ -408,10 +408,7 @@ def test_an_update_reads_the_old_doc_file_back_from_the_published_site(tmp_path:
 
 
 def test_a_doc_file_edited_by_hand_is_not_trusted_the_index_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    source = tmp_path / "paper"
-    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
-    warm = tmp_path / "warm"
-    build(BuildOptions(source=source, output=warm))
+    source, warm = _warm(tmp_path)
     # The edited article's published doc file, changed by hand: same size, same mtime,
     # a term it never had. Read back as its previous terms, it would leave 装置 in the index.
     doc = _doc_path(warm, "A05")
@@ -428,10 +425,7 @@ def test_a_doc_file_edited_by_hand_is_not_trusted_the_index_is_built_again(tmp_p
 
 
 def test_a_lost_doc_file_of_an_unchanged_article_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    source = tmp_path / "paper"
-    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
-    warm = tmp_path / "warm"
-    build(BuildOptions(source=source, output=warm))
+    source, warm = _warm(tmp_path)
     lost = _doc_path(warm, "A01")
     lost.unlink()  # the state still says what it held; the published copy cannot be kept
     rebuilt = _count_rebuilds(monkeypatch)
@@ -547,10 +541,7 @@ def test_a_fold_pair_that_joins_classes_rebuilds_and_so_does_its_loss(tmp_path: 
         return found
 
     monkeypatch.setattr(search, "_context_effects", joining)
-    source = tmp_path / "paper"
-    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
-    warm = tmp_path / "warm"
-    build(BuildOptions(source=source, output=warm))
+    source, warm = _warm(tmp_path)
     rebuilt: list[int] = []
     rebuild = search._rebuild
     monkeypatch.setattr(search, "_rebuild", lambda *args: rebuilt.append(1) or rebuild(*args))

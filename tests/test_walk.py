@@ -5,6 +5,15 @@ from pathlib import Path
 from banmian.walk import content_entries, content_files
 
 
+def _content(tmp_path: Path, *names: str) -> Path:
+    """A content/ folder holding the named files, one byte each."""
+    root = tmp_path / "content"
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x", encoding="utf-8")
+    return root
+
+
 def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
     folder = tmp_path / "content" / "2025-01-21"
     folder.mkdir(parents=True)
@@ -15,22 +24,16 @@ def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
 
 
 def test_articles_in_name_order_with_their_stat_and_nothing_else(tmp_path: Path) -> None:
-    root = tmp_path / "content"
-    for name in ("2025-01-22/A01/b.md", "2025-01-21/A02/a.md", "2025-01-21/A01/z.md", "2025-01-21/issue.toml",
-                 "2025-01-21/A01/.draft.md", ".published.json", "2025-01-21/A01/photo.jpg"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text("x", encoding="utf-8")
+    root = _content(tmp_path, "2025-01-22/A01/b.md", "2025-01-21/A02/a.md", "2025-01-21/A01/z.md", "2025-01-21/issue.toml",
+                    "2025-01-21/A01/.draft.md", ".published.json", "2025-01-21/A01/photo.jpg")
     entries = list(content_entries(root))
     assert [p[len(str(root)) + 1 :] for p, _ in entries] == ["2025-01-21/A01/z.md", "2025-01-21/A02/a.md", "2025-01-22/A01/b.md"]
     assert all(stat.st_size == 1 for _, stat in entries)  # type: ignore[union-attr]
 
 
 def test_other_files_are_listed_for_the_watcher_and_skipped_folders_left_out(tmp_path: Path) -> None:
-    root = tmp_path / "content"
-    for name in ("2025-01-21/A01/a.md", "2025-01-21/issue.toml", "2025-01-21/A01/.draft.md", ".published.json",
-                 "2025-01-21/A01/photo.jpg", "preview/index.md", "preview/x.html"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text("x", encoding="utf-8")
+    root = _content(tmp_path, "2025-01-21/A01/a.md", "2025-01-21/issue.toml", "2025-01-21/A01/.draft.md", ".published.json",
+                    "2025-01-21/A01/photo.jpg", "preview/index.md", "preview/x.html")
     (root / "2025-01-21" / "A01" / "gone.md").symlink_to(tmp_path / "nowhere.md")
     others: dict = {}
     entries = list(content_entries(root, others, skip={str(root / "preview")}))
