@@ -344,6 +344,7 @@ class Builder(threading.Thread):
         self.watcher.start()
         listening = self.watcher.listen()
         self.rebuild(changed=(), first=True)
+        self.settle()
         pending: set[str] = set()
         last_change = 0.0
         nudged = self.watcher.nudged
@@ -404,6 +405,25 @@ class Builder(threading.Thread):
         self.untidy += 1
         if self.untidy >= TIDY_EVERY_BUILDS:
             self.tidy()  # saves without pause: the heap must still be collected some time
+
+    def settle(self) -> None:
+        """Build once more, quietly, right after a good first build.
+
+        The first build leaves the cache holding copies of its articles'
+        records (without their Markdown); the next build loads those, and
+        the pages and issues resolve.Reuse keeps are known by their records'
+        identity, so that build would find none of them: the first save after
+        starting took 0.28 s where later ones take 0.17 s (5,000 articles).
+        Built now, while nobody waits, and changing nothing, it is the first
+        save's build that finds them.
+        """
+        if not self.state.good or self.state.problems or self.stopping.is_set():
+            return
+        try:
+            with collector_paused():
+                build(_one_job(self.options), cache=self.cache)
+        except Exception:  # the next save's build will say what is wrong
+            pass
 
     def tidy(self) -> None:
         """Collect the heap's garbage cycles, then freeze what is left.

@@ -394,6 +394,28 @@ def test_watcher_hands_the_build_its_walk_of_the_articles(paper: Path, tmp_path:
     assert watcher.changes() == set()  # and seen once, not on every scan
 
 
+def test_the_first_save_after_starting_finds_the_unchanged_pages_kept(
+    paper: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from banmian import resolve
+
+    options = BuildOptions(source=paper, output=tmp_path / "out", drafts=True, serving=True, use_cache=False, jobs=1)
+    builder = Builder(options, BuildCache(), Watcher(paper), BuildState(), lambda: None, io.StringIO())
+    builder.watcher.start()
+    builder.rebuild((), first=True)
+    builder.settle()
+    answers: list[bool] = []
+    page = resolve.Reuse.page
+    monkeypatch.setattr(resolve.Reuse, "page", lambda self, *a: answers.append(page(self, *a) is not None) or page(self, *a))
+    economy = paper / ECONOMY
+    economy.write_text(economy.read_text(encoding="utf-8") + "\n据了解，这是一次修改。\n", encoding="utf-8")
+    builder.watcher.changes()
+    builder.rebuild((str(economy),))
+    assert answers.count(False) == 1 and answers.count(True) >= 2  # only the edited article's page is made again
+
+
 def test_file_events_nudge_the_watcher_for_inputs_only(paper: Path) -> None:
     output = paper / "content" / "preview"
     output.mkdir()
