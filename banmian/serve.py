@@ -421,9 +421,18 @@ class Builder(threading.Thread):
             return
         try:
             with collector_paused():
-                build(_one_job(self.options), cache=self.cache)
+                result = build(_one_job(self.options), cache=self.cache)
         except Exception:  # the next save's build will say what is wrong
-            pass
+            return
+        if result.written and not self.stopping.is_set():
+            # A save came during the first build: this build published it, so say so.
+            print(
+                f"rebuilt {result.articles} articles in {result.seconds:.2f} s: {result.written} files written, "
+                f"{result.unchanged} unchanged (saved during the first build)",
+                file=self.log,
+                flush=True,
+            )
+            self.on_built()
 
     def tidy(self) -> None:
         """Collect the heap's garbage cycles, then freeze what is left.

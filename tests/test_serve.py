@@ -416,6 +416,22 @@ def test_the_first_save_after_starting_finds_the_unchanged_pages_kept(
     assert answers.count(False) == 1 and answers.count(True) >= 2  # only the edited article's page is made again
 
 
+def test_a_save_during_the_first_build_is_published_and_told(paper: Path, tmp_path: Path) -> None:
+    import io
+
+    options = BuildOptions(source=paper, output=tmp_path / "out", drafts=True, serving=True, use_cache=False, jobs=1)
+    told: list[int] = []
+    log = io.StringIO()
+    builder = Builder(options, BuildCache(), Watcher(paper), BuildState(), lambda: told.append(1), log)
+    builder.watcher.start()
+    builder.rebuild((), first=True)
+    economy = paper / ECONOMY  # saved after the first build read it
+    economy.write_text(economy.read_text(encoding="utf-8") + "\n据了解，这是一次修改。\n", encoding="utf-8")
+    builder.settle()
+    assert told == [1, 1] and "(saved during the first build)" in log.getvalue()
+    assert "這是一次修改。" in (options.output / "zh-hant" / ARTICLE / "index.html").read_text(encoding="utf-8")
+
+
 def test_file_events_nudge_the_watcher_for_inputs_only(paper: Path) -> None:
     output = paper / "content" / "preview"
     output.mkdir()
