@@ -51,19 +51,20 @@ class Reuse:
 
     def page(self, date: dt.date, code: str, sources: Sequence[ArticleSource], page_meta: PageMeta) -> tuple[Page, list[Problem]] | None:
         kept = self.pages.get((date, code))
-        if kept is None or len(kept[0]) != len(sources) or kept[1] != page_meta:
-            return None
-        if any(a is not b for a, b in zip(kept[0], sources)):
+        if kept is None or kept[1] != page_meta or not _same_objects(kept[0], sources):
             return None
         return kept[2], kept[3]
 
     def issue(self, date: dt.date, number: str, pages: Sequence[Page]) -> tuple[Issue, dict[str, ArticleNav], list[Problem]] | None:
         kept = self.issues.get(date)
-        if kept is None or kept[0] != number or len(kept[1].pages) != len(pages):
-            return None
-        if any(a is not b for a, b in zip(kept[1].pages, pages)):
+        if kept is None or kept[0] != number or not _same_objects(kept[1].pages, pages):
             return None
         return kept[1], kept[2], kept[3]
+
+
+def _same_objects(a: Sequence[object], b: Sequence[object]) -> bool:
+    """The very same objects, in the same order (identity, not equality: the point is not to compare)."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 SITE_PAGES = ("home", "archive", "search", "sections", "feed", "atom")
 

@@ -264,7 +264,7 @@ class Watcher:
             return False
         if any(path == ignored or path.startswith(ignored + os.sep) for ignored in self.ignore):
             return False
-        return any(path == str(root) or path.startswith(str(root) + os.sep) for root in self.roots)
+        return any(path == root or path.startswith(root + os.sep) for root in map(str, self.roots))
 
     def close(self) -> None:
         observer, self._observer = self._observer, None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import io
 import json
 import os
 import re
@@ -394,15 +395,18 @@ def test_watcher_hands_the_build_its_walk_of_the_articles(paper: Path, tmp_path:
     assert watcher.changes() == set()  # and seen once, not on every scan
 
 
+def _builder(paper: Path, tmp_path: Path, on_built: Callable[[], None] = lambda: None, log: io.StringIO | None = None) -> Builder:
+    """A builder as serve makes one, run here step by step instead of as a thread."""
+    options = BuildOptions(source=paper, output=tmp_path / "out", drafts=True, serving=True, use_cache=False, jobs=1)
+    return Builder(options, BuildCache(), Watcher(paper), BuildState(), on_built, log or io.StringIO())
+
+
 def test_the_first_save_after_starting_finds_the_unchanged_pages_kept(
     paper: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import io
-
     from banmian import resolve
 
-    options = BuildOptions(source=paper, output=tmp_path / "out", drafts=True, serving=True, use_cache=False, jobs=1)
-    builder = Builder(options, BuildCache(), Watcher(paper), BuildState(), lambda: None, io.StringIO())
+    builder = _builder(paper, tmp_path)
     builder.watcher.start()
     builder.rebuild((), first=True)
     builder.settle()
@@ -417,19 +421,16 @@ def test_the_first_save_after_starting_finds_the_unchanged_pages_kept(
 
 
 def test_a_save_during_the_first_build_is_published_and_told(paper: Path, tmp_path: Path) -> None:
-    import io
-
-    options = BuildOptions(source=paper, output=tmp_path / "out", drafts=True, serving=True, use_cache=False, jobs=1)
     told: list[int] = []
     log = io.StringIO()
-    builder = Builder(options, BuildCache(), Watcher(paper), BuildState(), lambda: told.append(1), log)
+    builder = _builder(paper, tmp_path, lambda: told.append(1), log)
     builder.watcher.start()
     builder.rebuild((), first=True)
     economy = paper / ECONOMY  # saved after the first build read it
     economy.write_text(economy.read_text(encoding="utf-8") + "\n据了解，这是一次修改。\n", encoding="utf-8")
     builder.settle()
     assert told == [1, 1] and "(saved during the first build)" in log.getvalue()
-    assert "這是一次修改。" in (options.output / "zh-hant" / ARTICLE / "index.html").read_text(encoding="utf-8")
+    assert "這是一次修改。" in (builder.options.output / "zh-hant" / ARTICLE / "index.html").read_text(encoding="utf-8")
 
 
 def test_file_events_nudge_the_watcher_for_inputs_only(paper: Path) -> None:
@@ -478,11 +479,9 @@ def test_rebuilds_run_without_the_collector_and_the_heap_is_tidied_later(
     paper: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gc
-    import io
 
     monkeypatch.setattr(serve_module, "TIDY_EVERY_BUILDS", 3)
-    options = BuildOptions(source=paper, output=tmp_path / "out", drafts=True, serving=True, use_cache=False, jobs=1)
-    builder = Builder(options, BuildCache(), Watcher(paper), BuildState(), lambda: None, io.StringIO())
+    builder = _builder(paper, tmp_path)
     enabled: list[bool] = []
     real_build = serve_module.build
     monkeypatch.setattr(serve_module, "build", lambda *a, **k: (enabled.append(gc.isenabled()), real_build(*a, **k))[1])
@@ -500,7 +499,7 @@ def test_rebuilds_run_without_the_collector_and_the_heap_is_tidied_later(
         for _ in range(3):  # saves without a pause still get the heap collected
             builder.rebuild((str(economy),))
         assert builder.untidy == 0
-        assert "這是一次修改。" in (options.output / "zh-hant" / ARTICLE / "index.html").read_text(encoding="utf-8")
+        assert "這是一次修改。" in (builder.options.output / "zh-hant" / ARTICLE / "index.html").read_text(encoding="utf-8")
     finally:
         gc.unfreeze()
 
