@@ -15,6 +15,8 @@ from itertools import compress
 from operator import not_
 from typing import Callable, Sequence
 
+from .opencc_steps import opencc_for, two_steps
+
 # Elements whose content is never text for a reader to read in another script.
 SKIP_ELEMENTS = frozenset({"script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math"})
 # Inline elements do not end a run of text: phrases may cross them.
@@ -66,14 +68,23 @@ class Converter:
     def text(self, text: str) -> str:
         if self.config is None or text.isascii():
             return text
+        # A long text (a batch of pages) in two plain steps, when the
+        # installed OpenCC allows it exactly; a short one is not worth
+        # reading the dictionaries for (~20 ms, once per process).
+        if len(text) >= TWO_STEPS_FROM:
+            steps = two_steps(self.config)
+            if steps is not None:
+                return steps.convert(text)
         # Loaded on first use: a rebuild that converts nothing never pays for it.
-        return _opencc(self.config).convert(text)
+        return opencc_for(self.config).convert(text)
 
     def load(self) -> None:
         """Load OpenCC's dictionaries now: before forking workers, which then
         share them instead of each reading its own (~0.1 s and ~40 MB)."""
         if self.config is not None:
-            _opencc(self.config)
+            steps = two_steps(self.config)
+            for name in (steps.whole, steps.first, steps.second) if steps is not None else (self.config,):
+                opencc_for(name)
 
     def remembered(self, text: str) -> str:
         """text(), memoised for the short strings that recur on every page."""
@@ -118,12 +129,8 @@ class Converter:
                 for item in read]
 
 
-@lru_cache(maxsize=None)
-def _opencc(config: str):  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC(f"{config}.json")
-
+# Characters: a text this long is converted in two steps (opencc_steps).
+TWO_STEPS_FROM = 4096
 
 # Joins the runs of one page for a single OpenCC call; a private-use
 # character is in no dictionary, so no phrase can match across it.

@@ -54,6 +54,7 @@ from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, 
 from .cache import collector_paused
 from .convert import Converter
 from .model import Article, Body, Site
+from .opencc_steps import char_class
 
 SCHEMA = 1
 ROOT = "search"
@@ -195,16 +196,7 @@ def _compat_class() -> str:
         folded = unicodedata.normalize("NFKC", char)
         if folded != char and wanted.search(folded):
             codes.append(code)
-    # Written as ranges: a class of thousands of single characters is
-    # matched one by one; ranges compile to a bitmap lookup.
-    ranges: list[list[int]] = []
-    for code in codes:
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    parts = (re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-    return "[" + "".join(parts) + "]"
+    return char_class(codes)
 
 
 def _nfkc_lower(text: str) -> str:

@@ -279,11 +279,15 @@ def test_any_page_read_line_by_line_equals_it_read_tag_by_tag(pages: list[str], 
 
 
 def test_load_reads_the_dictionaries_once_before_use() -> None:
-    from banmian.convert import _opencc
+    from banmian.convert import TWO_STEPS_FROM
+    from banmian.opencc_steps import opencc_for
 
     Converter(None, "zh-Hans").load()  # the source edition has none to load
-    _opencc.cache_clear()
+    opencc_for.cache_clear()
     converter = Converter("s2tw", "zh-Hant")
     converter.load()
-    assert _opencc.cache_info().currsize == 1
-    assert converter.text("头发") == "頭髮" and _opencc.cache_info().misses == 1
+    loaded = opencc_for.cache_info().misses
+    assert loaded >= 1
+    assert converter.text("头发") == "頭髮"
+    assert converter.text("头发\n" * TWO_STEPS_FROM) == "頭髮\n" * TWO_STEPS_FROM  # the long way, in two steps
+    assert opencc_for.cache_info().misses == loaded

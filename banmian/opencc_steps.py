@@ -1,0 +1,211 @@
+"""OpenCC's s2tw (and s2hk) run as two plain steps: s2t, then t2tw.
+
+s2tw cuts the text into phrases first (its "segmentation"), then converts
+each phrase with STPhrases/STCharacters, then with the Taiwan variants. The
+cutting costs about as much as the converting, and it changes nothing in the
+first step: at each place the converter looks up the longest phrase of the
+same dictionary the cutter used, so it finds the phrases the cutter found,
+where it found them; between them, no phrase starts anywhere, and every
+other entry of the step is one character. The second step can see a cut only
+through an entry of more than one character (TWVariantsPhrases: 林國樑, 純喫茶
+…), which then might match across it. So a text is converted by the first
+step alone (s2t), then by the second (t2tw), about a third faster, unless
+the first step's output holds one of those entries: such a line goes through
+the whole config as before.
+
+All of this is checked against the installed OpenCC before it is used: the
+configs' files must compose exactly so, the dictionaries must hold what is
+said above (read with the package's own `opencc_dict`), and a probe text must
+come out the same both ways. Anything else, and every text goes through the
+whole config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+# Lines and the batch separator (a private-use character) are in no
+# dictionary entry: no step can match across them, so a text converts the
+# same whole or cut there, and a line can go its own way.
+PIECE = re.compile("([\n\ue000])")
+
+# Ordinary text and entries of the second steps, run both ways before the
+# plan is trusted. Lines apart: a line holding an entry goes the whole way,
+# so it alone could not tell a wrong second step.
+PROBE = "\n".join(
+    (
+        "他的头发很长，发展要着眼长远。了解情况后，干部们着手干涉。里面的面条，后面的皇后。",
+        "为群众着想，祕密与秘密，峰与峯，台风过后的台湾，系统联系，只有一只，什么。",
+        "林杰梁、张栋梁与黄东梁在纯吃茶店喫茶小铺里吃面，牛骥同一皂。",
+    )
+)
+
+
+@dataclass(frozen=True)
+class TwoSteps:
+    """A config as two configs of the package, and what makes a line go the whole way."""
+
+    whole: str  # the config, e.g. s2tw
+    first: str  # its first step alone, e.g. s2t
+    second: str  # the rest, e.g. t2tw
+    entries: tuple[str, ...]  # the rest's entries of more than one character
+    normalized: re.Pattern[str]  # characters the rest's normalization changes
+
+    def convert(self, text: str) -> str:
+        """text converted as the whole config would."""
+        middle = opencc_for(self.first).convert(text)
+        result = opencc_for(self.second).convert(middle)
+        if not self._differs(middle):
+            return result
+        # Rare (a name such as 林国梁): those lines go the whole way.
+        pieces, middles, results = PIECE.split(text), PIECE.split(middle), PIECE.split(result)
+        if not len(pieces) == len(middles) == len(results):
+            return opencc_for(self.whole).convert(text)
+        whole = opencc_for(self.whole)
+        for index in range(0, len(pieces), 2):
+            if self._differs(middles[index]):
+                results[index] = whole.convert(pieces[index])
+        return "".join(results)
+
+    def _differs(self, middle: str) -> bool:
+        """Might the second step on its own read this first step's output otherwise than the whole config?"""
+        return any(entry in middle for entry in self.entries) or self.normalized.search(middle) is not None
+
+
+@lru_cache(maxsize=None)
+def two_steps(config: str) -> TwoSteps | None:
+    """The plan for config (a name such as "s2tw"), or None: convert with the whole config."""
+    try:
+        share, tool = package_files()
+        configs = {path.stem: json.loads(path.read_text("utf-8")) for path in share.glob("*.json")}
+        steps = _compose(config, configs)
+        if steps is None:
+            return None
+        first, second = steps
+        plan = _plan(config, first, second, configs, share, tool)
+    except (ImportError, OSError, ValueError, KeyError, TypeError, AttributeError, subprocess.SubprocessError):
+        return None
+    if plan is None:
+        return None
+    return plan if plan.convert(PROBE) == opencc_for(config).convert(PROBE) else None
+
+
+@lru_cache(maxsize=None)
+def opencc_for(config: str):  # type: ignore[no-untyped-def]
+    """The OpenCC converter of a config name, made once per process (OpenCC
+    shares the dictionaries of its converters: s2t after s2tw costs ~5 ms)."""
+    import opencc
+
+    return opencc.OpenCC(f"{config}.json")
+
+
+def package_files() -> tuple[Path, Path]:
+    """The official package's config folder and its dictionary tool."""
+    import opencc
+
+    package = Path(opencc.__file__).parent / "clib"
+    return package / "share" / "opencc", package / "bin" / "opencc_dict"
+
+
+def _compose(name: str, configs: dict[str, Any]) -> tuple[str, str] | None:
+    """(first, second): configs of the package that are name's first step and the rest, exactly."""
+    whole = configs.get(name)
+    if not isinstance(whole, dict):
+        return None
+    segmentation = whole.get("segmentation")
+    chain = whole.get("conversion_chain")
+    if not (isinstance(segmentation, dict) and segmentation.get("type") == "mmseg" and isinstance(chain, list) and len(chain) >= 2):
+        return None
+    group = chain[0].get("dict", {})
+    # The first step must look up the cutter's dictionary first, and take the first match.
+    if not (group.get("type") == "group" and group.get("match_policy", "short_circuit") == "short_circuit"):
+        return None
+    if not (group.get("dicts") and group["dicts"][0] == segmentation.get("dict")):
+        return None
+    normalization = whole.get("normalization")
+
+    def find(steps: list[Any]) -> str | None:
+        for other, body in sorted(configs.items()):
+            if (
+                other != name
+                and isinstance(body, dict)
+                and "segmentation" not in body
+                and body.get("normalization") == normalization
+                and body.get("conversion_chain") == steps
+            ):
+                return other
+        return None
+
+    first, second = find(chain[:1]), find(chain[1:])
+    return (first, second) if first and second else None
+
+
+def _plan(name: str, first: str, second: str, configs: dict[str, Any], share: Path, tool: Path) -> TwoSteps | None:
+    whole = configs[name]
+    chain = whole["conversion_chain"]
+    entries: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="banmian-opencc-") as scratch:
+        keys = _dictionary_keys(share, tool, scratch)
+        # Every entry of the first step after the cutter's dictionary is one character.
+        for leaf in _leaves(chain[0]["dict"]["dicts"][1:]):
+            if any(len(key) != 1 for key in keys(leaf)):
+                return None
+        for step in chain[1:]:
+            for leaf in _leaves([step["dict"]]):
+                entries.update(key for key in keys(leaf) if len(key) > 1)
+        normalizing: set[str] = set()
+        for step in whole.get("normalization") or []:
+            for leaf in _leaves([step["dict"]]):
+                normalizing.update(keys(leaf))
+    if any(len(key) != 1 for key in normalizing):
+        return None
+    pattern = char_class(sorted(map(ord, normalizing))) if normalizing else r"(?!)"
+    return TwoSteps(name, first, second, tuple(sorted(entries)), re.compile(pattern))
+
+
+def _dictionary_keys(share: Path, tool: Path, scratch: str) -> Callable[[dict[str, Any]], list[str]]:
+    """leaf dict → its keys: a text dictionary read, an ocd2 one written out as text by opencc_dict."""
+
+    def keys(leaf: dict[str, Any]) -> list[str]:
+        path = share / leaf["file"]
+        if leaf.get("type") == "text":
+            text = path.read_text("utf-8")
+        elif leaf.get("type") == "ocd2":
+            out = os.path.join(scratch, f"{path.stem}.txt")
+            subprocess.run([os.fspath(tool), "-i", os.fspath(path), "-o", out, "-f", "ocd2", "-t", "text"],
+                           check=True, capture_output=True, timeout=60)
+            text = Path(out).read_text("utf-8")
+        else:
+            raise ValueError(f"dictionary type {leaf.get('type')!r}")
+        return [line.split("\t", 1)[0] for line in text.splitlines() if line]
+
+    return keys
+
+
+def _leaves(dicts: list[Any]) -> Iterator[dict[str, Any]]:
+    for item in dicts:
+        if item.get("type") == "group":
+            yield from _leaves(item.get("dicts", []))
+        else:
+            yield item
+
+
+def char_class(codes: list[int]) -> str:
+    """A character class of these code points (ascending) as ranges: a class
+    listing a thousand characters one by one searches a long text a hundred
+    times slower; ranges compile to a bitmap lookup."""
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]"
