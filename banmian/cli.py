@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import sys
 import time
@@ -179,6 +180,20 @@ class ProgressBar:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    # No cycle collection in a one-shot build (its workers inherit that): a
+    # build makes almost no garbage cycles, its peak memory is the same
+    # without it, and the passes over its growing heap cost ~0.8 s of CPU
+    # across the processes of a 5,000-article cold build.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_build(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run_build(args: argparse.Namespace) -> int:
     source = args.source.resolve()
     output = (args.output or args.source / "site").resolve()
     started = time.perf_counter()

@@ -28,7 +28,7 @@ from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
 from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, ContentEntry, load_content
-from .model import Article, ArticleSource, Body, Issue, Newspaper, Site
+from .model import Article, ArticleSource, Body, Issue, Newspaper, Site, with_body
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
 from .resolve import Reuse, resolve, slug_inputs
 from .search import search_files
@@ -549,7 +549,7 @@ def _remember(
     # The cache keeps each article's rendered body, not its Markdown twice.
     cache.sources = {
         key: (
-            dataclasses.replace(a, body=BODY_LEFT_OUT)
+            with_body(a, BODY_LEFT_OUT)
             if a is not None and a.body != BODY_LEFT_OUT and a.digest in cache.bodies
             else a,
             found,
