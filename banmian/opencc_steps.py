@@ -49,6 +49,9 @@ PROBE = "\n".join(
 )
 
 
+NEVER = r"(?!)"  # a pattern that matches nothing
+
+
 @dataclass(frozen=True)
 class TwoSteps:
     """A config as two configs of the package, and what makes a line go the whole way."""
@@ -57,6 +60,7 @@ class TwoSteps:
     first: str  # its first step alone, e.g. s2t
     second: str  # the rest, e.g. t2tw
     entries: tuple[str, ...]  # the rest's entries of more than one character
+    entry: re.Pattern[str]  # any of them: one alternation is 4x faster than a search per entry (s2hk has 272)
     normalized: re.Pattern[str]  # characters the rest's normalization changes
 
     def convert(self, text: str) -> str:
@@ -77,7 +81,8 @@ class TwoSteps:
 
     def _differs(self, middle: str) -> bool:
         """Might the second step on its own read this first step's output otherwise than the whole config?"""
-        return any(entry in middle for entry in self.entries) or self.normalized.search(middle) is not None
+        # Two searches: one pattern for both is several times slower than the two.
+        return self.entry.search(middle) is not None or self.normalized.search(middle) is not None
 
 
 @lru_cache(maxsize=None)
@@ -167,8 +172,9 @@ def _plan(name: str, first: str, second: str, configs: dict[str, Any], share: Pa
                 normalizing.update(keys(leaf))
     if any(len(key) != 1 for key in normalizing):
         return None
-    pattern = char_class(sorted(map(ord, normalizing))) if normalizing else r"(?!)"
-    return TwoSteps(name, first, second, tuple(sorted(entries)), re.compile(pattern))
+    pattern = char_class(sorted(map(ord, normalizing))) if normalizing else NEVER
+    alternation = "|".join(map(re.escape, sorted(entries, key=len, reverse=True))) if entries else NEVER
+    return TwoSteps(name, first, second, tuple(sorted(entries)), re.compile(alternation), re.compile(pattern))
 
 
 def _dictionary_keys(share: Path, tool: Path, scratch: str) -> Callable[[dict[str, Any]], list[str]]:
