@@ -70,7 +70,7 @@ class Converter:
             return text
         # A long text (a batch of pages) in two plain steps, when the
         # installed OpenCC allows it exactly; a short one is not worth
-        # reading the dictionaries for (~20 ms, once per process).
+        # checking the plan for (~60 ms, once per process).
         if len(text) >= TWO_STEPS_FROM:
             steps = two_steps(self.config)
             if steps is not None:
