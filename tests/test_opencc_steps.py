@@ -90,28 +90,27 @@ def test_pieces_are_lines_and_batch_separators() -> None:
     assert PIECE.split("a\nb\ue000c") == ["a", "\n", "b", "\ue000", "c"]
 
 
-def test_without_the_dictionary_tool_every_text_goes_the_whole_way(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    share, _ = opencc_steps.package_files()
-    monkeypatch.setattr(opencc_steps, "package_files", lambda: (share, tmp_path / "missing-opencc_dict"))
+def _plan_with(monkeypatch: pytest.MonkeyPatch, name: str, replacement: object) -> TwoSteps | None:
+    """two_steps("s2tw") made afresh with opencc_steps.<name> replaced; the real plan cached again after."""
+    monkeypatch.setattr(opencc_steps, name, replacement)
     two_steps.cache_clear()
     try:
-        assert two_steps("s2tw") is None
+        return two_steps("s2tw")
     finally:
         monkeypatch.undo()
         two_steps.cache_clear()
+
+
+def test_without_the_dictionary_tool_every_text_goes_the_whole_way(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    share, _ = opencc_steps.package_files()
+    assert _plan_with(monkeypatch, "package_files", lambda: (share, tmp_path / "missing-opencc_dict")) is None
     assert two_steps("s2tw") is not None
 
 
 def test_a_plan_that_fails_the_probe_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     # A second step that is not the config's rest: the probe text tells.
     real = opencc_steps._plan
-    monkeypatch.setattr(opencc_steps, "_plan", lambda *args: TwoSteps(**{**real(*args).__dict__, "second": "t2hk"}))
-    two_steps.cache_clear()
-    try:
-        assert two_steps("s2tw") is None
-    finally:
-        monkeypatch.undo()
-        two_steps.cache_clear()
+    assert _plan_with(monkeypatch, "_plan", lambda *args: TwoSteps(**{**real(*args).__dict__, "second": "t2hk"})) is None
 
 
 STEP = {"dict": {"type": "group", "match_policy": "short_circuit", "dicts": [{"type": "ocd2", "file": "P.ocd2"}, {"type": "ocd2", "file": "C.ocd2"}]}}
