@@ -157,7 +157,7 @@ def stamps(folder: Path) -> dict[str, tuple[int, int]]:
 def test_the_replaced_tree_becomes_the_spare_and_the_build_after_starts_from_it(tmp_path: Path) -> None:
     site = Output(tmp_path / "site")
     assert site.publish({"a.html": b"1"}).swapped  # first build: a new folder
-    # ... and its spare, hard links made by `cp -al`, so that the first rebuild is as quick as later ones.
+    # ... and its spare, hard links made by `cp -rlP`, so that the first rebuild is as quick as later ones.
     assert site.spare.is_dir() and (site.spare / "a.html").stat().st_ino == (site.folder / "a.html").stat().st_ino
     second = site.publish({"a.html": b"1", "b.html": b"2"})
     assert site.spare.is_dir() and second._from_spare and second.written == 1
