@@ -51,7 +51,7 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 @dataclass(frozen=True)
 class Measurement:
     tool: str
-    phase: str  # cold, cold-cached, no-change, one-change
+    phase: str  # cold, MEMORY_PHASE, cold-cached, no-change, one-change
     wall_s: float
     cpu_s: float
     # ru_maxrss: the largest resident set of the child or of any descendant
@@ -59,7 +59,8 @@ class Measurement:
     peak_mib: float
     # Memory of the whole process tree (summed PSS), sampled every 50 ms:
     # catches worker pools whose memory adds up, which ru_maxrss cannot.
-    tree_peak_mib: float
+    # None: not sampled (a timed build; see MEMORY_PHASE).
+    tree_peak_mib: float | None
     extra: dict = field(default_factory=dict)
 
 
@@ -127,28 +128,32 @@ class BuildFailed(RuntimeError):
 
 
 def measure(tool: str, phase: str, command: Sequence[str | os.PathLike], *,
-            cwd: Path, log: Path, env: dict[str, str] | None = None) -> Measurement:
-    """Run ``command`` to completion and measure it as a whole process."""
+            cwd: Path, log: Path, env: dict[str, str] | None = None,
+            sample: bool = False) -> Measurement:
+    """Run ``command`` to completion and measure it as a whole process;
+    sample: also the summed memory of its process tree (see MEMORY_PHASE)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         start = time.perf_counter()
         child = subprocess.Popen([str(c) for c in command], cwd=cwd, stdout=out,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  env=env)
-        sampler = _TreeSampler(child.pid)
-        sampler.start()
+        sampler = _TreeSampler(child.pid) if sample else None
+        if sampler is not None:
+            sampler.start()
         # wait4 rather than Popen.wait: it hands back this child's rusage
         # alone, not the sum over every child this harness ever had.
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
-        sampler.stop()
+        if sampler is not None:
+            sampler.stop()
         child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise BuildFailed(f"{tool} {phase} exited {child.returncode}; log {log}:\n{tail}")
     peak = usage.ru_maxrss / 1024  # KiB on Linux
     return Measurement(tool, phase, wall, usage.ru_utime + usage.ru_stime, peak,
-                       sampler.peak_bytes / 2**20)
+                       sampler.peak_bytes / 2**20 if sampler is not None else None)
 
 
 # ---------------------------------------------------------------------------
@@ -301,12 +306,22 @@ TOOL_TABLE = {
 
 
 def build(ws: Workspace, tool: str, phase: str, *, cold: bool, cached: bool = False,
-          label: str = "") -> Measurement:
+          label: str = "", sample: bool = False) -> Measurement:
     spec = TOOL_TABLE[tool]
     if cold:
         spec.clean(ws)
-    log = ws.out_root / "logs" / f"{tool}-{phase}{label}.log"
-    return measure(tool, phase, spec.command(ws, cached), cwd=spec.site(ws.corpus), log=log)
+    log = ws.out_root / "logs" / f"{tool}-{phase.replace(' ', '-')}{label}.log"
+    return measure(tool, phase, spec.command(ws, cached), cwd=spec.site(ws.corpus), log=log,
+                   sample=sample)
+
+
+# The tree's summed memory is sampled in a build of its own, after the timed
+# ones. Sampling every 50 ms reads /proc and each process's smaps_rollup (a
+# walk of its page tables): 1.4-1.9 s of CPU in this harness over a 5,000-
+# article banmian build, which made that build 0.6 s longer on two cores. A
+# one-process peer lost nothing to it (the harness took the core it left
+# idle), so the timed builds are not sampled at all.
+MEMORY_PHASE = "cold, memory sampled"
 
 
 # ---------------------------------------------------------------------------
@@ -439,11 +454,12 @@ def table(results: list[Measurement]) -> str:
         wall = statistics.median(m.wall_s for m in group)
         cpu = statistics.median(m.cpu_s for m in group)
         peak = max(m.peak_mib for m in group)
-        tree = max(m.tree_peak_mib for m in group)
+        trees = [m.tree_peak_mib for m in group if m.tree_peak_mib is not None]
+        tree = f"{max(trees):.0f}" if trees else "–"
         ratio_p = f"{wall / pelican:.2f}" if pelican else "–"
         ratio_h = f"{wall / hugo:.2f}" if hugo else "–"
         rows.append(f"| {tool} | {phase} | {len(group)} | {wall:.2f} | {cpu:.2f} | "
-                    f"{peak:.0f} | {tree:.0f} | {ratio_p} | {ratio_h} |")
+                    f"{peak:.0f} | {tree} | {ratio_p} | {ratio_h} |")
     return "\n".join(rows)
 
 
@@ -523,14 +539,16 @@ def _measure_all(args: argparse.Namespace, tools: list[str], ws: Workspace, corp
                  results: list[Measurement], checks: dict[str, object]) -> int:
     def record(m: Measurement) -> Measurement:
         results.append(m)
+        tree = f"{m.tree_peak_mib:6.0f} MiB" if m.tree_peak_mib is not None else "     –"
         _say(args.quiet, f"  {m.tool:8} {m.phase:11} wall {m.wall_s:7.2f} s  "
-                         f"cpu {m.cpu_s:7.2f} s  peak {m.peak_mib:6.0f} MiB  "
-                         f"tree {m.tree_peak_mib:6.0f} MiB")
+                         f"cpu {m.cpu_s:7.2f} s  peak {m.peak_mib:6.0f} MiB  tree {tree}")
         return m
 
     for round_ in range(args.repeat):
         for tool in tools:
             record(build(ws, tool, "cold", cold=True, label=f"-{round_}"))
+    for tool in tools:
+        record(build(ws, tool, MEMORY_PHASE, cold=True, sample=True))
 
     if "banmian" in tools and not args.cold_only:
         before = snapshot(ws.out("banmian"))
@@ -604,7 +622,7 @@ def targets(results: list[Measurement], checks: dict, articles: int) -> list[str
     if none is not None:
         verdict("no-change rebuild ≤ 0.5 s", none <= 0.5, f"{none:.2f} s")
     # The larger of the exact single-process peak and the sampled tree total.
-    peaks = [max(m.peak_mib, m.tree_peak_mib) for m in results if m.tool == "banmian"]
+    peaks = [max(m.peak_mib, m.tree_peak_mib or 0) for m in results if m.tool == "banmian"]
     if peaks and articles >= 10_000:
         verdict("peak memory ≤ 400 MiB at 10,000", max(peaks) <= 400, f"{max(peaks):.0f} MiB")
     files = checks.get("banmian no-change files")
@@ -634,14 +652,14 @@ def growth(args: argparse.Namespace) -> int:
                 runs_by_tool: dict[str, list[Measurement]] = {tool: [] for tool in tools}
                 for r in range(args.repeat):  # interleaved, as in `run`
                     for tool in tools:
-                        runs_by_tool[tool].append(
-                            build(ws, tool, "cold", cold=True, label=f"-growth{r}"))
+                        runs_by_tool[tool].append(  # sampled: growth is about flatness, not ratios
+                            build(ws, tool, "cold", cold=True, label=f"-growth{r}", sample=True))
             for tool, runs in runs_by_tool.items():
                 wall = statistics.median(m.wall_s for m in runs)
                 row = {"tool": tool, "articles": size, "wall_s": wall,
                        "cpu_s": statistics.median(m.cpu_s for m in runs),
                        "peak_mib": max(m.peak_mib for m in runs),
-                       "tree_peak_mib": max(m.tree_peak_mib for m in runs),
+                       "tree_peak_mib": max(m.tree_peak_mib or 0 for m in runs),
                        "ms_per_article": 1000 * wall / size,
                        "cpu_ms_per_article": 1000 * statistics.median(m.cpu_s for m in runs) / size}
                 rows.append(row)

@@ -58,3 +58,33 @@ def test_delete_notes_when_and_settle_waits_out_the_rest(stamp: Path, tmp_path: 
 def test_deleting_nothing_leaves_no_stamp(stamp: Path, tmp_path: Path) -> None:
     br.delete(tmp_path / "never-made")
     assert not stamp.exists()
+
+
+def test_timed_builds_are_not_sampled_and_each_tool_has_one_memory_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sampler reads every process's page tables every 50 ms: it took CPU
+    # from a two-core build that a one-process peer never missed.
+    calls: list[tuple[str, str, bool]] = []
+
+    def fake_build(ws: object, tool: str, phase: str, *, cold: bool, cached: bool = False, label: str = "", sample: bool = False) -> br.Measurement:
+        calls.append((tool, phase, sample))
+        return br.Measurement(tool, phase, 2.0 if tool == "banmian" else 5.0, 1.0, 100.0, 300.0 if sample else None)
+
+    monkeypatch.setattr(br, "build", fake_build)
+    args = type("Args", (), {"repeat": 2, "cold_only": True, "quiet": True, "articles": 10_000, "seed": 1,
+                             "json": str(tmp_path / "r.json")})()
+    ws = type("Ws", (), {"out_root": tmp_path})()
+    results: list[br.Measurement] = []
+    monkeypatch.setattr(br, "machine_info", lambda: {"cpu": "test", "cores": 2, "date": "today"})
+    br._measure_all(args, ["banmian", "pelican"], ws, None, results, {})  # type: ignore[arg-type]
+    assert calls == [
+        ("banmian", "cold", False), ("pelican", "cold", False),
+        ("banmian", "cold", False), ("pelican", "cold", False),
+        ("banmian", br.MEMORY_PHASE, True), ("pelican", br.MEMORY_PHASE, True),
+    ]
+    rows = br.table(results).splitlines()
+    assert rows[2].startswith("| banmian | cold | 2 | 2.00 |") and "| – |" in rows[2]  # timed: no tree figure
+    assert rows[4].startswith(f"| banmian | {br.MEMORY_PHASE} | 1 |") and "| 300 |" in rows[4]
+    assert br.targets(results, {}, 10_000) == [
+        "target PASS: cold build ≤ 0.5 × Pelican (2.00 s vs 5.00 s = 0.40 ×)",
+        "target PASS: peak memory ≤ 400 MiB at 10,000 (300 MiB)",
+    ]
