@@ -194,10 +194,6 @@ class OutputTree:
         self._from_spare = False
         self._published_known = False
         self._copying: tuple[list[subprocess.Popen[bytes]], str] | None = None  # the first spare being linked
-        # A first build's spare, linked file by file as the site is written
-        # (see _mirror_file); None when it is made after publishing instead.
-        self._mirror: str | None = None
-        self._mirror_dirs: set[str] = {""}
 
     # -- locking -----------------------------------------------------------
     def lock(self) -> None:
@@ -237,14 +233,6 @@ class OutputTree:
         else:
             self._remove_later([self.spare])
             self.staging.mkdir(parents=True)
-            if self.first_spare and not self.output.exists():
-                # A first build: its spare is linked as each file is written,
-                # by whichever process writes it, while both cores are busy
-                # anyway; linking the whole tree after publishing was the
-                # build's serial tail (0.6-0.8 s at 5,000 articles on ext4).
-                # Named as a staging folder: a killed build's is cleared.
-                self._mirror = f"{self._staging}-spare"
-                os.mkdir(self._mirror)
 
     def _clear_stale_staging(self) -> None:
         # A build killed earlier leaves its staging folder behind; it was never
@@ -311,8 +299,6 @@ class OutputTree:
                 return
         target = self._target(path)
         mtime_ns = _replacing(target, lambda t: _write_new(t, data))
-        if self._mirror is not None:
-            self._mirror_file(path, target)
         self.manifest[path] = Written(fingerprint, digest, len(data), mtime_ns)
         self.written += 1
 
@@ -339,8 +325,6 @@ class OutputTree:
             return False
         try:
             _replacing(self._target(path), lambda t: os.link(source, t))
-            if self._mirror is not None:
-                self._mirror_file(path, source)
         except OSError:
             return False
         self._record(path, old, fingerprint)
@@ -360,14 +344,6 @@ class OutputTree:
         if parent not in self._made_dirs:
             _make_dirs(self._staging, parent, self._made_dirs)
         return f"{self._staging}/{path}"
-
-    def _mirror_file(self, path: str, inode_of: str) -> None:
-        """Link path into the first build's spare: the same inode as the staged file."""
-        assert self._mirror is not None
-        parent = os.path.dirname(path)
-        if parent not in self._mirror_dirs:
-            _make_dirs(self._mirror, parent, self._mirror_dirs)
-        _replacing(f"{self._mirror}/{path}", lambda t: os.link(inode_of, t))
 
     def adopt(self, entries: Mapping[str, Written], written: int, unchanged: int) -> None:
         """Take in what worker processes wrote into the same staging folder."""
@@ -389,9 +365,6 @@ class OutputTree:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{self._staging}/{TOKEN_NAME}")  # the spare's mark is not part of the site
         if self.output.exists():
-            if self._mirror is not None:  # the output appeared after begin(): the mirror is not its spare
-                self._remove_later([Path(self._mirror)])
-                self._mirror = None
             _exchange(self.staging, self.output)
             token, spare = self._keep_spare()  # the staging folder now holds the old site
         else:
@@ -414,9 +387,6 @@ class OutputTree:
         the result. Until then the token is in no folder, so a kill leaves a
         spare no build trusts.
 
-        A first build (no output folder when it began) has linked its spare
-        as it wrote (_mirror_file): only the token and the name are left.
-
         Not `cp -al`: its --preserve=all copies each folder's owner, times
         and extended attributes, five more system calls a folder (12,280 at
         5,000 articles), a third of its time on ext4. The files are links,
@@ -425,16 +395,6 @@ class OutputTree:
         if not self.first_spare:
             return "", {}
         token = secrets.token_hex(16)
-        if self._mirror is not None:
-            mirror, self._mirror = self._mirror, None
-            try:
-                # The token last, then the name: a kill before leaves a staging folder.
-                _write_new(f"{mirror}/{TOKEN_NAME}", token.encode())
-                os.rename(mirror, self.spare)
-            except OSError:
-                self._remove_later([Path(mirror)])
-                return "", {}
-            return token, dict(self.manifest)
         copying: list[subprocess.Popen[bytes]] = []
         try:
             os.mkdir(self._staging)
@@ -522,8 +482,7 @@ class OutputTree:
 
     def abandon(self) -> None:
         # Maybe a half-updated spare: never to be trusted again.
-        self._remove_later([self.staging] + ([Path(self._mirror)] if self._mirror is not None else []))
-        self._mirror = None
+        self._remove_later([self.staging])
 
 
 def _same_file(a: Written, b: Written) -> bool:

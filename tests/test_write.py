@@ -379,72 +379,14 @@ def test_a_first_spare_that_could_not_be_linked_is_never_trusted(tmp_path: Path,
             return real_popen(["sh", "-c", 'cp "$@"; exit 1', "sh", *args[1:]], **kwargs)
         return real_popen(args, **kwargs)
 
-    site = Output(tmp_path / "site")
-    site.publish({"a.html": b"1"})
-    # The cache lost: the published tree's contents are unknown, so its
-    # spare is linked anew after publishing, with cp.
-    site.manifest, site.state = {}, None
     monkeypatch.setattr(banmian.write.subprocess, "Popen", failing_cp)
+    site = Output(tmp_path / "site")
     first = site.publish({"a.html": b"1"})
     assert not site.spare.exists() and not (tmp_path / f".site.staging-{__import__('os').getpid()}").exists()
     monkeypatch.setattr(banmian.write.subprocess, "Popen", real_popen)
     second = site.publish({"a.html": b"1", "b.html": b"2"})
     assert not second._from_spare and first.state is not None
     assert folder_tree(site.folder) == {"a.html": b"1", "b.html": b"2"}
-
-
-def test_a_first_build_links_its_spare_as_it_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import subprocess
-
-    import banmian.write
-
-    def no_cp(args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AssertionError(f"a first build runs no {args[0]}")
-
-    monkeypatch.setattr(banmian.write.subprocess, "Popen", no_cp)
-    site = Output(tmp_path / "site")
-    files = {"index.html": b"0", "zh-hans/2025-01-21/A01/x/index.html": b"1", "search/doc/0.json": b"2"}
-    tree = site.publish(files)
-    assert tree.state is not None and tree.state.spare_token
-    # The spare: the same files, each the published file's inode, and the token.
-    assert {p: d for p, d in folder_tree(site.spare).items() if p != ".banmian-spare"} == folder_tree(site.folder)
-    for path in files:
-        assert (site.spare / path).stat().st_ino == (site.folder / path).stat().st_ino
-    monkeypatch.setattr(banmian.write.subprocess, "Popen", subprocess.Popen)
-    second = site.publish({**files, "b.html": b"3"})
-    assert second._from_spare and folder_tree(site.folder)["b.html"] == b"3"
-
-
-def test_a_file_written_twice_is_linked_twice(tmp_path: Path) -> None:
-    from banmian.write import OutputTree
-
-    tree = OutputTree(tmp_path / "site", {}, None, first_spare=True)
-    tree.lock()
-    tree.begin()
-    tree.put("a.html", b"first")
-    tree.put("a.html", b"second")
-    tree.publish()
-    tree.unlock()
-    assert (tmp_path / ".site.spare" / "a.html").read_bytes() == b"second"
-
-
-def test_a_killed_first_build_leaves_no_spare_it_trusts(tmp_path: Path) -> None:
-    from banmian.write import OutputTree
-
-    tree = OutputTree(tmp_path / "site", {}, None, first_spare=True)
-    tree.lock()
-    tree.begin()
-    tree.put("a.html", b"1")
-    tree.unlock()  # killed here: neither published nor its spare named
-    leftovers = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site.staging-"))
-    assert len(leftovers) == 2 and leftovers[1].endswith("-spare")
-    again = OutputTree(tmp_path / "site", {}, None, first_spare=True)
-    again.lock()
-    again.begin()  # both cleared, as any stale staging folder
-    again.put("a.html", b"2")
-    again.publish()
-    again.unlock()
-    assert (tmp_path / "site" / "a.html").read_bytes() == b"2" and (tmp_path / ".site.spare" / "a.html").read_bytes() == b"2"
 
 
 def test_a_spare_is_kept_as_its_difference_from_the_published_manifest() -> None:
