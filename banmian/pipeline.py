@@ -24,6 +24,7 @@ from . import code_digest
 from . import published as published_urls
 from .cache import CACHE_DIR, BuildCache, load_cache, save_cache
 from .config import CONFIG_NAME, load_config
+from .elsewhere import Elsewhere, Work
 from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
@@ -31,9 +32,9 @@ from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, ContentEntry, load_conten
 from .model import Article, ArticleSource, Body, Issue, Newspaper, Site, with_body
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
 from .resolve import Reuse, resolve, slug_inputs
-from .search import search_files
+from .search import adopt_tables, search_files, tables_elsewhere as search_tables_elsewhere
 from .sitemap import sitemap_files
-from .slugs import SlugsElsewhere
+from .slugs import load_tables, slugify_all
 from .walk import THEME_ROOT
 from .write import FolderId, OutputLocked, OutputTree, Written
 
@@ -95,6 +96,8 @@ class Loaded:
     content: Content
     site: Site
     problems: list[Problem] = field(default_factory=list)
+    # The helper still making the search index's tables (a cold build's): build() collects them.
+    elsewhere: Elsewhere | None = None
 
 
 def default_jobs() -> int:
@@ -123,19 +126,22 @@ def load_site(
     if options.base_url:
         url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
         paper = dataclasses.replace(paper, base_url=url)
-    # A cold build of a large archive slugs every title: the tables for it
-    # are loaded by another process while this one reads. Not when the
-    # cache knows the slugs, nor for a few articles, nor on one core.
-    elsewhere = None
+    # A cold build of a large archive slugs every title and derives the
+    # search index's character tables: the tables for both are loaded by a
+    # helper process while this one reads. Not when the cache knows the
+    # slugs, nor for a few articles, nor on one core.
+    elsewhere = tables = None
     if not cache.slugs and articles is not None and len(articles) >= SLUGS_ELSEWHERE_FROM and (options.jobs or default_jobs()) > 1:
-        elsewhere = SlugsElsewhere.start()
+        tables = search_tables_elsewhere(paper, cache.extra.get("search", {}))
+        elsewhere = Elsewhere.start(_helper_work(tables))
     try:
         # Articles are parsed here, not in a worker pool: parsing is cheap now
         # (0.3 s CPU at 5,000 articles), and starting workers and pickling every
         # record back cost more CPU than they saved time.
         content = load_content(options.source, cache.sources, cache.stats, cache.bodies, articles)
         if elsewhere is not None:
-            elsewhere.ask(slug_inputs(paper, content.articles, content.issues) - cache.slugs.keys())
+            asked = slug_inputs(paper, content.articles, content.issues) - cache.slugs.keys()
+            elsewhere.ask((asked, [src.title for src in content.articles]))
         problems.extend(content.problems)
         published = [a for a in content.articles if options.drafts or not a.draft]
         if not published and not errors_in(problems):
@@ -147,22 +153,39 @@ def load_site(
         if meanwhile is not None:
             meanwhile(published)
         if elsewhere is not None:
-            cache.slugs.update(elsewhere.answers())
-    finally:
+            slugs = elsewhere.answer()
+            if isinstance(slugs, dict):  # else (the helper failed) resolve slugs them here
+                cache.slugs.update(slugs)
+            if tables is None:
+                elsewhere.close()
+        site, resolve_problems = resolve(
+            paper,
+            content.articles,
+            content.issues,
+            include_drafts=options.drafts,
+            slug_cache=cache.slugs,
+            reuse=cache.live.setdefault("resolve", Reuse()),  # kept in memory only: serve's rebuilds
+        )
+        problems.extend(resolve_problems)
+        if errors_in(problems):
+            raise ContentError(problems)
+    except BaseException:
         if elsewhere is not None:
             elsewhere.close()
-    site, resolve_problems = resolve(
-        paper,
-        content.articles,
-        content.issues,
-        include_drafts=options.drafts,
-        slug_cache=cache.slugs,
-        reuse=cache.live.setdefault("resolve", Reuse()),  # kept in memory only: serve's rebuilds
+        raise
+    return Loaded(paper, content, site, problems, elsewhere if tables is not None else None)
+
+
+def _helper_work(tables: tuple[Sequence[Callable[[], object]], Callable[[Iterable[str]], object]] | None) -> Work:
+    """The helper's question is (texts to slug, every title): it answers
+    with their slugs, and then, if the search state lacks its tables, with them."""
+    steps, later = tables if tables is not None else ((), None)
+    return Work(
+        prepare=(load_tables,),
+        answer=lambda question: slugify_all(question[0]),
+        steps=steps,
+        later=None if later is None else (lambda question: later(question[1])),
     )
-    problems.extend(resolve_problems)
-    if errors_in(problems):
-        raise ContentError(problems)
-    return Loaded(paper, content, site, problems)
 
 
 def check(options: BuildOptions) -> list[Problem]:
@@ -422,97 +445,102 @@ def build(
     template_problems = [] if checked else _template_problems(theme)
     # Bodies are rendered before resolving: meanwhile, a cold build's slugs are made elsewhere.
     loaded = load_site(options, cache, articles, lambda published: render_sources(published, cache, jobs))
-    site = loaded.site
-    # Earlier URLs of moved articles become redirects; lost ones are warned of.
-    urls_plan, record_problems = published_urls.plan_remembered(source, site, cache.extra.setdefault("urls", {}))
-    if template_problems or urls_plan is None:
-        raise ContentError(loaded.problems + template_problems + record_problems)
-    loaded.problems.extend(urls_plan.problems)
-    watch.lap("load")
-
-    # Cache what was parsed, keyed by content, for the next build.
-    known_sources = set(cache.sources)
-    # Rendered by load_site already (while the slugs were made elsewhere).
-    bodies = ArticleBodies({a.key: a.src.digest for a in site.articles}, cache.bodies)
-    if progress:
-        progress("articles", len(bodies), len(bodies))
-
-    output_key = str(options.output)
-    tree_states = cache.extra.setdefault("output_trees", {})  # the spare beside each output folder
-    tree = OutputTree(
-        options.output, cache.manifests.get(output_key, {}), tree_states.get(output_key), first_spare=remembered, copies=jobs
-    )
     try:
-        tree.lock()
-    except OutputLocked as exc:
-        raise ContentError([Problem(str(options.output), None, str(exc))]) from None
-    except OSError as exc:
-        raise ContentError([Problem(str(options.output), None, f"cannot write the output folder: {exc.strerror}")]) from None
-    try:
-        try:
-            tree.begin()
-        except OSError as exc:
-            raise ContentError([Problem(str(options.output), None, f"cannot write beside the output folder: {exc.strerror}")]) from None
-        renderer = Renderer(
-            site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving, memo=cache.live.setdefault("renderer", {})
+        site = loaded.site
+        # Earlier URLs of moved articles become redirects; lost ones are warned of.
+        urls_plan, record_problems = published_urls.plan_remembered(source, site, cache.extra.setdefault("urls", {}))
+        if template_problems or urls_plan is None:
+            raise ContentError(loaded.problems + template_problems + record_problems)
+        loaded.problems.extend(urls_plan.problems)
+        watch.lap("load")
+
+        # Cache what was parsed, keyed by content, for the next build.
+        known_sources = set(cache.sources)
+        # Rendered by load_site already (while the slugs were made elsewhere).
+        bodies = ArticleBodies({a.key: a.src.digest for a in site.articles}, cache.bodies)
+        if progress:
+            progress("articles", len(bodies), len(bodies))
+
+        output_key = str(options.output)
+        tree_states = cache.extra.setdefault("output_trees", {})  # the spare beside each output folder
+        tree = OutputTree(
+            options.output, cache.manifests.get(output_key, {}), tree_states.get(output_key), first_spare=remembered, copies=jobs
         )
-        moved = published_urls.moved_list(urls_plan, site)
-        stage_files = cache.extra.setdefault("stage_files", {})
-        # Stage → the output its state was published to; forgotten until this
-        # build publishes (a failed build may have moved a state past its site).
-        published_by: dict[str, str] = cache.extra.pop("stages_published", {})
-
-        def other_files() -> None:
-            for name, path in static_files(source):
-                tree.put(name, path.read_bytes())
-            for name, data in published_urls.redirect_pages(urls_plan, site, renderer.redirect):
-                tree.put(name, data)
-            watch.lap("static+redirects")
-            for stage, stage_fp, make, unchanged in extra_stages(site, bodies, renderer, cache, moved, options.output):
-                before = stage_files.get(stage)
-                reused = bool(stage_fp) and before is not None and before[0] == stage_fp
-                if not (reused and all(tree.reuse(path, stage_fp) for path in before[1])):
-                    # A stage's word that a file is unchanged holds only for the
-                    # output its state was last published to.
-                    # (The same set object: make() fills it as it goes.)
-                    trusted = unchanged if unchanged is not None and published_by.get(stage) == output_key else set()
-                    paths = []
-                    for name, data in make():
-                        if not (name in trusted and tree.keep(name, stage_fp)):
-                            tree.put(name, data if isinstance(data, bytes) else data(), stage_fp)
-                        paths.append(name)
-                    stage_files[stage] = (stage_fp, paths)
-                watch.lap(stage)
-
         try:
-            # With workers, the other stages' laps come first, and "pages" is
-            # the time left waiting for the workers once they are done.
-            render_pages(renderer, tree, jobs, progress, other_files, lambda: watch.lap("pages"))
-        except jinja2.TemplateError as exc:
-            raise ContentError(loaded.problems + [_template_problem(exc)]) from None
-        tree.publish()
-        cache.extra["stages_published"] = {stage: output_key for stage in STATEFUL_STAGES}
-        watch.lap("publish")
-    except BaseException:
-        tree.abandon()
-        tree.unlock()
-        raise
-    try:
-        _remember(options, cache, loaded, urls_plan, tree, theme.fingerprint, known_sources, checked)
+            tree.lock()
+        except OutputLocked as exc:
+            raise ContentError([Problem(str(options.output), None, str(exc))]) from None
+        except OSError as exc:
+            raise ContentError([Problem(str(options.output), None, f"cannot write the output folder: {exc.strerror}")]) from None
+        try:
+            try:
+                tree.begin()
+            except OSError as exc:
+                raise ContentError([Problem(str(options.output), None, f"cannot write beside the output folder: {exc.strerror}")]) from None
+            renderer = Renderer(
+                site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving, memo=cache.live.setdefault("renderer", {})
+            )
+            moved = published_urls.moved_list(urls_plan, site)
+            stage_files = cache.extra.setdefault("stage_files", {})
+            # Stage → the output its state was published to; forgotten until this
+            # build publishes (a failed build may have moved a state past its site).
+            published_by: dict[str, str] = cache.extra.pop("stages_published", {})
+
+            def other_files() -> None:
+                for name, path in static_files(source):
+                    tree.put(name, path.read_bytes())
+                for name, data in published_urls.redirect_pages(urls_plan, site, renderer.redirect):
+                    tree.put(name, data)
+                watch.lap("static+redirects")
+                search_tables = loaded.elsewhere.later if loaded.elsewhere is not None else None
+                for stage, stage_fp, make, unchanged in extra_stages(site, bodies, renderer, cache, moved, options.output, search_tables):
+                    before = stage_files.get(stage)
+                    reused = bool(stage_fp) and before is not None and before[0] == stage_fp
+                    if not (reused and all(tree.reuse(path, stage_fp) for path in before[1])):
+                        # A stage's word that a file is unchanged holds only for the
+                        # output its state was last published to.
+                        # (The same set object: make() fills it as it goes.)
+                        trusted = unchanged if unchanged is not None and published_by.get(stage) == output_key else set()
+                        paths = []
+                        for name, data in make():
+                            if not (name in trusted and tree.keep(name, stage_fp)):
+                                tree.put(name, data if isinstance(data, bytes) else data(), stage_fp)
+                            paths.append(name)
+                        stage_files[stage] = (stage_fp, paths)
+                    watch.lap(stage)
+
+            try:
+                # With workers, the other stages' laps come first, and "pages" is
+                # the time left waiting for the workers once they are done.
+                render_pages(renderer, tree, jobs, progress, other_files, lambda: watch.lap("pages"))
+            except jinja2.TemplateError as exc:
+                raise ContentError(loaded.problems + [_template_problem(exc)]) from None
+            tree.publish()
+            cache.extra["stages_published"] = {stage: output_key for stage in STATEFUL_STAGES}
+            watch.lap("publish")
+        except BaseException:
+            tree.abandon()
+            tree.unlock()
+            raise
+        try:
+            _remember(options, cache, loaded, urls_plan, tree, theme.fingerprint, known_sources, checked)
+        finally:
+            tree.unlock()  # after the cache: a first build's spare is linked meanwhile
+        watch.lap("cache")
+        return BuildResult(
+            articles=len(site.articles),
+            written=tree.written,
+            unchanged=tree.unchanged,
+            seconds=time.perf_counter() - started,
+            warnings=tuple(p for p in loaded.problems if p.severity == "warning"),
+            output=options.output,
+            stages=tuple(watch.laps),
+            published=tree.state.published if tree.state is not None else None,
+            base_path=site.paper.base_path,
+        )
     finally:
-        tree.unlock()  # after the cache: a first build's spare is linked meanwhile
-    watch.lap("cache")
-    return BuildResult(
-        articles=len(site.articles),
-        written=tree.written,
-        unchanged=tree.unchanged,
-        seconds=time.perf_counter() - started,
-        warnings=tuple(p for p in loaded.problems if p.severity == "warning"),
-        output=options.output,
-        stages=tuple(watch.laps),
-        published=tree.state.published if tree.state is not None else None,
-        base_path=site.paper.base_path,
-    )
+        if loaded.elsewhere is not None:
+            loaded.elsewhere.close()  # done with, or (the build failed) stopped
 
 
 def _remember(
@@ -572,7 +600,7 @@ STATEFUL_STAGES = ("search",)
 
 def extra_stages(
     site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = (),
-    output: Path | None = None,
+    output: Path | None = None, search_tables: Callable[[], object] | None = None,
 ) -> Iterator[tuple[str, str, StageFiles, set[str] | None]]:
     """Files other than pages, by stage: (name, fingerprint, how to make them,
     the paths the making found unchanged since its last run, or None).
@@ -605,9 +633,14 @@ def extra_stages(
     yield "sitemap", listing_fp, lambda: sitemap_files(site, built_at), None
     # Unchanged, the index is not even entered.
     unchanged: set[str] = set()
-    yield "search", search_fp, lambda: search_files(
-        site, bodies, renderer.converters, cache.extra.setdefault("search", {}), unchanged=unchanged, published=output
-    ), unchanged
+
+    def search() -> Iterable[tuple[str, bytes | Callable[[], bytes]]]:
+        state = cache.extra.setdefault("search", {})
+        if search_tables is not None:  # a cold build's, made by its helper meanwhile (waited for only now)
+            adopt_tables(state, search_tables())
+        return search_files(site, bodies, renderer.converters, state, unchanged=unchanged, published=output)
+
+    yield "search", search_fp, search, unchanged
 
 
 def _issue_parts(site: Site, live: dict[str, Any]) -> list[tuple[Issue, str, str]]:

@@ -53,7 +53,7 @@ from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, 
 
 from .cache import collector_paused
 from .convert import Converter
-from .model import Article, Body, Site
+from .model import Article, Body, Newspaper, Site
 from .opencc_steps import char_class
 
 SCHEMA = 1
@@ -1342,10 +1342,10 @@ def _rebuild(
     # A share of the documents is indexed in each child; this process derives
     # the character tables (kept in the cache afterwards) and indexes the first
     # share, smaller by as much. Its part needs no pickling.
-    head_start = 0 if _fold_base_known(site, state) else TABLES_DOCS
+    head_start = 0 if _fold_base_known(site.paper, state) else TABLES_DOCS
     ranges = _split(len(docs), shares, head_start)
     tasks = [partial(_index_range, docs[r.start : r.stop], context) for r in ranges]
-    tasks[0] = partial(_after, partial(_fold_base, site, state), tasks[0])
+    tasks[0] = partial(_after, partial(_fold_base, site.paper, state), tasks[0])
     every, head, spelled, counts, files = _merge(_run_forked(tasks, fork=shares > 1))  # type: ignore[arg-type]
     every.update(spelled)
     head.update(spelled)
@@ -1462,30 +1462,64 @@ def _fold_may_change(aux: _Aux, appeared: Iterable[tuple[str, str]], vanished: I
     vanished = list(vanished)
     if not vanished:
         return False
-    base = _fold_base(site, state)
+    base = _fold_base(site.paper, state)
     return any(base.get(a, a) != base.get(b, b) for a, b in vanished)
 
 
 def _folding(aux: _Aux, site: Site, state: dict) -> dict[str, str]:
-    base = _fold_base(site, state)
-    return fold_map(_fold_configs(site), sorted(aux.pairs), base=base) if aux.pairs else base
+    base = _fold_base(site.paper, state)
+    return fold_map(_fold_configs(site.paper), sorted(aux.pairs), base=base) if aux.pairs else base
 
 
-def _fold_configs(site: Site) -> tuple[str, ...]:
-    return tuple(sorted({e.opencc for e in site.paper.editions if e.opencc}))
+def _fold_configs(paper: Newspaper) -> tuple[str, ...]:
+    return tuple(sorted({e.opencc for e in paper.editions if e.opencc}))
 
 
-def _fold_base_known(site: Site, state: dict) -> bool:
+def _fold_base_known(paper: Newspaper, state: dict) -> bool:
     saved = state.get("fold_base")
-    return saved is not None and saved[0] == (_fold_configs(site), _opencc_version())
+    return saved is not None and saved[0] == (_fold_configs(paper), _opencc_version())
 
 
-def _fold_base(site: Site, state: dict) -> dict[str, str]:
+def _fold_base(paper: Newspaper, state: dict) -> dict[str, str]:
     """fold_map of the configs alone: it depends only on OpenCC, so it is made once and kept in the cache."""
-    if not _fold_base_known(site, state):
-        configs = _fold_configs(site)
+    if not _fold_base_known(paper, state):
+        configs = _fold_configs(paper)
         state["fold_base"] = ((configs, _opencc_version()), _pair_string(fold_map(configs)))
     return _pair_dict(state["fold_base"][1])
+
+
+def tables_elsewhere(paper: Newspaper, state: dict) -> tuple[list[Callable[[], object]], Callable[[Iterable[str]], dict[str, object]]] | None:
+    """What a helper process (elsewhere.py) can make ahead of a cold build's
+    index, in its memory: steps deriving the character tables from OpenCC and
+    unicodedata, then, given every title, the state entries that hold them and
+    the titles' pinyin. The main process then loads none of it (~0.6 s, with
+    pypinyin). None when the state has them already."""
+    if _fold_base_known(paper, state):
+        return None
+    configs = _fold_configs(paper)
+    steps: list[Callable[[], object]] = [partial(_char_conversions, c) for c in dict.fromkeys((*_FOLD_CONFIGS, *configs))]
+    steps += [_compat, partial(_phrase_pairs, configs)]
+
+    def later(titles: Iterable[str]) -> dict[str, object]:
+        made: dict[str, object] = {}
+        _fold_base(paper, made)
+        _keep_tables(made)
+        pinyin_readings(set(chain.from_iterable(map(_nfkc_lower, titles))), made.setdefault("pinyin", {}))  # type: ignore[arg-type]
+        return made
+
+    return steps, later
+
+
+def adopt_tables(state: dict, made: object) -> None:
+    """Put what tables_elsewhere's later step made into the state search_files
+    reads; each entry is checked there against the installed OpenCC as if the cache had kept it."""
+    if not isinstance(made, dict):
+        return
+    for key in ("fold_base", "tables"):
+        if key in made:
+            state[key] = made[key]
+    if isinstance(made.get("pinyin"), dict):
+        state.setdefault("pinyin", {}).update(made["pinyin"])
 
 
 def _char_files(aux: _Aux, site: Site, converters: Mapping[str, Converter]) -> dict[str, bytes]:

@@ -7,10 +7,7 @@ its phrase table picks the right reading of heteronyms (行 in 银行 vs 行长)
 
 from __future__ import annotations
 
-import os
-import pickle
 import re
-import threading
 import unicodedata
 from functools import lru_cache
 from typing import Iterable
@@ -154,112 +151,11 @@ def with_suffix(slug: str, n: int, limit: int = SLUG_MAX) -> str:
     return base[: limit - len(suffix)] + suffix
 
 
-class SlugsElsewhere:
-    """Slugs made by a forked process that loads the segmenter and the
-    pinyin tables while this one reads the articles.
-
-    Loading them takes ~0.45 s, a third of everything a cold build does
-    before its page workers start, on one core while the other waits. The
-    process is started first, sent the titles once they are read, and
-    answers with their slugs. What it does not answer (it died, or there is
-    no fork on this system) is slugged here, as without it.
-    """
-
-    def __init__(self, pid: int, titles: int, slugs: int) -> None:
-        self._pid: int | None = pid
-        self._titles: int | None = titles  # write end: the titles go there
-        self._slugs: int | None = slugs  # read end: the answer comes from there
-        self._sender: threading.Thread | None = None
-
-    @classmethod
-    def start(cls) -> "SlugsElsewhere | None":
-        if not hasattr(os, "fork"):
-            return None
-        pipes: list[int] = []
-        try:
-            titles_in, titles_out = os.pipe()
-            pipes += titles_in, titles_out
-            slugs_in, slugs_out = os.pipe()
-            pipes += slugs_in, slugs_out
-            pid = os.fork()
-        except OSError:  # out of processes or descriptors: slugged here instead
-            for fd in pipes:
-                os.close(fd)
-            return None
-        if pid == 0:  # the helper: never returns, never runs the parent's exit handlers
-            status = 1
-            try:
-                os.close(titles_out)
-                os.close(slugs_in)
-                _segmenter()
-                _pinyin()
-                titles = pickle.loads(_read_all(titles_in))
-                _write_all(slugs_out, pickle.dumps({t: slugify(t) for t in titles}, pickle.HIGHEST_PROTOCOL))
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(titles_in)
-        os.close(slugs_out)
-        return cls(pid, titles_out, slugs_in)
-
-    def ask(self, titles: Iterable[str]) -> None:
-        """Send the titles; from a thread, since the helper reads them only
-        once its tables are loaded and a pipe holds 64 KB."""
-        fd, self._titles = self._titles, None
-        if fd is None:
-            return
-        data = pickle.dumps(list(titles), pickle.HIGHEST_PROTOCOL)
-
-        def send() -> None:
-            try:
-                _write_all(fd, data)
-            except OSError:
-                pass  # the helper is gone: answers() gets nothing
-            finally:
-                os.close(fd)
-
-        self._sender = threading.Thread(target=send, daemon=True)
-        self._sender.start()
-
-    def answers(self) -> dict[str, str]:
-        """title → slug for the titles asked; {} if the helper failed."""
-        fd, self._slugs = self._slugs, None
-        if fd is None:
-            return {}
-        try:
-            data = _read_all(fd)
-        finally:
-            os.close(fd)
-        self.close()
-        try:
-            found = pickle.loads(data)
-        except Exception:  # a helper cut short leaves a partial pickle: slugged here instead
-            return {}
-        return found if isinstance(found, dict) else {}
-
-    def close(self) -> None:
-        """Stop waiting for the helper (closing its pipes ends it) and reap it."""
-        for name in ("_titles", "_slugs"):
-            fd = getattr(self, name)
-            if fd is not None:
-                setattr(self, name, None)
-                os.close(fd)
-        if self._sender is not None:
-            self._sender.join()
-            self._sender = None
-        if self._pid is not None:
-            pid, self._pid = self._pid, None
-            os.waitpid(pid, 0)
+def load_tables() -> None:
+    """Load the segmenter and the pinyin tables now (a helper does, ahead of the titles)."""
+    _segmenter()
+    _pinyin()
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def slugify_all(texts: Iterable[str]) -> dict[str, str]:
+    return {text: slugify(text) for text in texts}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import banmian.cache
+import banmian.elsewhere
 import banmian.load
 import banmian.pipeline
-import banmian.slugs
 import banmian.write
 from banmian.pipeline import BuildOptions, build
 from banmian.walk import content_entries
@@ -132,21 +133,38 @@ def test_parallel_output_is_byte_identical(tmp_path: Path, monkeypatch: pytest.M
     assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
 
 
-def test_slugs_made_elsewhere_give_the_same_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A low threshold makes the small fixture's cold build slug in a helper process.
+def test_slugs_and_search_tables_made_elsewhere_give_the_same_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A low threshold makes the small fixture's cold build use a helper process.
     monkeypatch.setattr(banmian.pipeline, "SLUGS_ELSEWHERE_FROM", 1)
-    started = []
-    start = banmian.slugs.SlugsElsewhere.start.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(banmian.slugs.SlugsElsewhere, "start", classmethod(lambda cls: started.append(cls) or start(cls)))
+    started, answers, later = [], [], []
+    start = banmian.elsewhere.Elsewhere.start.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(banmian.elsewhere.Elsewhere, "start", classmethod(lambda cls, work: started.append(work) or start(cls, work)))
+    answer, made = banmian.elsewhere.Elsewhere.answer, banmian.elsewhere.Elsewhere.later
+    monkeypatch.setattr(banmian.elsewhere.Elsewhere, "answer", lambda self: answers.append(answer(self)) or answers[-1])
+    monkeypatch.setattr(banmian.elsewhere.Elsewhere, "later", lambda self: later.append(made(self)) or later[-1])
     source = copy_fixture("paper", tmp_path)
     entries = tuple(content_entries(source / "content"))
     build(BuildOptions(source=source, output=tmp_path / "one", jobs=2), articles=entries)
-    assert started and banmian.cache.load_cache(source).slugs
+    cache = banmian.cache.load_cache(source)
+    # The helper answered with the slugs, then with the search index's tables, which the build kept.
+    assert started and answers[0] and answers[0].items() <= cache.slugs.items()
+    assert later[0]["fold_base"] == cache.extra["search"]["fold_base"]
+    assert later[0]["tables"][:2] == cache.extra["search"]["tables"][:2]
     build(BuildOptions(source=source, output=tmp_path / "two", jobs=1, use_cache=False))
     assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
     # Once the cache knows the slugs, no helper.
     build(BuildOptions(source=source, output=tmp_path / "one", jobs=2), articles=entries)
     assert len(started) == 1
+
+
+def test_a_failed_helper_leaves_the_work_to_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(banmian.pipeline, "SLUGS_ELSEWHERE_FROM", 1)
+    monkeypatch.setattr(banmian.pipeline, "load_tables", lambda: os._exit(3))  # the helper dies at once
+    source = copy_fixture("paper", tmp_path)
+    entries = tuple(content_entries(source / "content"))
+    build(BuildOptions(source=source, output=tmp_path / "one", jobs=2), articles=entries)
+    build(BuildOptions(source=source, output=tmp_path / "two", jobs=1, use_cache=False))
+    assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
 
 
 def test_cached_record_without_its_rendered_body_is_parsed_again(paper: tuple[Path, Path]) -> None:

@@ -476,6 +476,36 @@ def test_search_files_without_a_published_folder_build_from_nothing(tmp_path: Pa
     assert all(isinstance(data, bytes) for data in first.values()) and again == first
 
 
+def test_tables_made_elsewhere_are_those_the_index_makes_itself(tmp_path: Path) -> None:
+    from banmian.cache import BuildCache
+    from banmian.convert import Converter
+    from banmian.pipeline import load_site, render_bodies
+
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    site = load_site(BuildOptions(source=source, output=tmp_path / "unused"), BuildCache()).site
+    bodies = render_bodies(site.articles, BuildCache(), 1)
+    converters = {e.code: Converter(e.opencc, e.code) for e in site.paper.editions}
+    itself: dict = {}
+    files = dict(search.search_files(site, bodies, converters, itself))
+    made = search.tables_elsewhere(site.paper, {})
+    assert made is not None
+    steps, later = made
+    for step in steps:
+        step()
+    given: dict = {}
+    search.adopt_tables(given, later(a.src.title for a in site.articles))
+    assert given["fold_base"] == itself["fold_base"]
+    assert given["tables"][:2] == itself["tables"][:2]
+    assert all(given["tables"][2][config] == pairs for config, pairs in itself["tables"][2].items())
+    assert itself["pinyin"].items() <= given["pinyin"].items()
+    # Given them, the index is the same, and the state needs nothing more made elsewhere.
+    assert dict(search.search_files(site, bodies, converters, given)) == files
+    assert search.tables_elsewhere(site.paper, given) is None
+    search.adopt_tables(given, None)  # a helper that failed leaves the state as it was
+    assert given["fold_base"] == itself["fold_base"]
+
+
 def test_forked_shares_give_the_bytes_of_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = tmp_path / "paper"
     shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))

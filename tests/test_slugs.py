@@ -1,9 +1,4 @@
-import os
-import signal
-
-import pytest
-
-from banmian.slugs import FALLBACK_SLUG, SLUG_MAX, SlugsElsewhere, is_valid_slug, slugify, with_suffix
+from banmian.slugs import FALLBACK_SLUG, SLUG_MAX, is_valid_slug, slugify, slugify_all, with_suffix
 
 
 def test_phrases_read_heteronyms_right() -> None:
@@ -69,32 +64,6 @@ def test_is_valid_slug_rejects_paths_and_non_ascii() -> None:
     assert is_valid_slug("qinghai-2025")
 
 
-def test_slugs_made_elsewhere_are_slugify_s() -> None:
+def test_slugify_all_is_slugify_of_each() -> None:
     titles = ["重庆银行行长", "青海日报 2025", "Café 绿色算力", "!!!"]
-    elsewhere = SlugsElsewhere.start()
-    assert elsewhere is not None
-    elsewhere.ask(titles)
-    assert elsewhere.answers() == {title: slugify(title) for title in titles}
-    elsewhere.close()  # again: nothing left to reap
-
-
-def test_a_helper_never_asked_or_never_answering_gives_nothing() -> None:
-    unasked = SlugsElsewhere.start()
-    assert unasked is not None
-    unasked.close()  # its titles pipe closes: it ends, and is reaped
-    assert unasked.answers() == {}
-    dead = SlugsElsewhere.start()
-    assert dead is not None
-    os.kill(dead._pid, signal.SIGKILL)  # type: ignore[arg-type]
-    dead.ask(["标题"])
-    assert dead.answers() == {}  # the caller slugs them itself
-
-
-def test_no_helper_when_the_system_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse() -> int:
-        raise BlockingIOError(11, "Resource temporarily unavailable")
-
-    before = len(os.listdir("/proc/self/fd"))
-    monkeypatch.setattr(os, "fork", refuse)
-    assert SlugsElsewhere.start() is None
-    assert len(os.listdir("/proc/self/fd")) == before  # its pipes closed again
+    assert slugify_all(titles) == {title: slugify(title) for title in titles}
