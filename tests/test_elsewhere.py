@@ -30,15 +30,15 @@ def test_the_answer_comes_first_and_the_later_result_holds_every_step() -> None:
     assert helper is not None
     helper.ask(["qinghai", "xining"])
     assert helper.answer() == ["QINGHAI", "XINING"]
-    # The steps ran in the helper (each once, in order, whether before or after the answer).
+    # The steps ran in the helper, each once, in order.
     assert helper.later() == (2, ["prepared", "one", "two"])
     assert MADE == []
     helper.close()  # again: nothing left to reap
 
 
 def test_a_question_larger_than_a_pipe_is_sent_while_the_helper_works() -> None:
-    question = ["标题" * 50] * 5_000  # ~1 MB: the helper reads it only after a step
-    helper = Elsewhere.start(_work(steps=(lambda: time.sleep(0.2),), answer=len))
+    question = ["标题" * 50] * 5_000  # ~1 MB: the helper reads it only once prepared
+    helper = Elsewhere.start(_work(prepare=(lambda: time.sleep(0.2),), answer=len))
     assert helper is not None
     helper.ask(question)
     assert helper.answer() == 5_000
