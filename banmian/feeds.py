@@ -20,7 +20,8 @@ import mimetypes
 import re
 import zoneinfo
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from itertools import chain
+from typing import Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote, urljoin, urlsplit
 
 from .convert import Converter
@@ -190,6 +191,7 @@ class _Entries:
         self.origin = origin_of(self.paper.base_url, self.paper.base_path)
         self.page_names = {p.key: p.name for i in site.issues for p in i.pages}
         self._made: dict[str, Entry] = {}
+        self._converted: dict[tuple[str, ...], str] = {}  # by prepare()
 
     def absolute(self, path: str) -> str:
         return self.origin + path
@@ -200,19 +202,46 @@ class _Entries:
             entry = self._made[article.key] = self._entry(article)
         return entry
 
+    def prepare(self, articles: Iterable[Article]) -> None:
+        """Convert the texts of these articles' entries at once: one OpenCC
+        call for all their short texts and one for all full texts not
+        remembered from an earlier build, instead of two or three per entry."""
+        if self.convert.identity:
+            return
+        articles = list({article.key: article for article in articles}.values())
+        shorts = []
+        for article in articles:
+            src = article.src
+            shorts += [self._page_name(article), src.column, src.title, summary_of(article, self.bodies[article.key]), *src.reporters]
+        self.convert.many([text for text in shorts if text])
+        if self.paper.feed_full_text:
+            todo = {}
+            for article in articles:
+                key, full = self._full_text(article)
+                if key not in self.memo:
+                    todo[key] = full
+            self._converted.update(zip(todo, self.convert.html_many([absolute_html(full, link) for (_, link, _), full in todo.items()])))
+
+    def _page_name(self, article: Article) -> str:
+        return self.page_names.get(f"{article.date.isoformat()}/{article.page_code}", "")
+
+    def _full_text(self, article: Article) -> tuple[tuple[str, str, str], str]:
+        """(the key of its converted text in the memo, the full text)."""
+        full = self._full_html(article, self.bodies[article.key])
+        link = self.absolute(article.urls[self.edition.code])
+        return (self.edition.code, link, hashlib.blake2b(full.encode()).hexdigest()), full
+
     def _entry(self, article: Article) -> Entry:
         src = article.src
         body = self.bodies[article.key]
         link = self.absolute(article.urls[self.edition.code])
-        page_name = self.page_names.get(f"{article.date.isoformat()}/{article.page_code}", "")
         # Short texts that recur (page names, reporters, titles in several
         # feeds): remembered, instead of one OpenCC call each.
-        categories = tuple(dict.fromkeys(self.convert.remembered(c) for c in (page_name, src.column) if c))
+        categories = tuple(dict.fromkeys(self.convert.remembered(c) for c in (self._page_name(article), src.column) if c))
         content = None
         if self.paper.feed_full_text:
-            full = self._full_html(article, body)
-            key = (self.edition.code, link, hashlib.blake2b(full.encode()).hexdigest())
-            content = self.memo.get(key)
+            key, full = self._full_text(article)
+            content = self.memo.get(key) or self._converted.get(key)
             if content is None:
                 content = self.convert.html(absolute_html(full, link))
             if not self.convert.identity:
@@ -490,6 +519,8 @@ def feed_files(
     for edition in paper.editions:
         convert = converters[edition.code]
         entries = _Entries(site, bodies, edition, convert, memo, used)
+        sections = {name: section_articles(site, name) for name in site.section_slugs}
+        entries.prepare(chain(window_articles(window), *sections.values()))
         title = convert.text(paper.title)
         description = convert.text(paper.description or paper.title)
         ed = edition.code
@@ -516,7 +547,7 @@ def feed_files(
                 atom_url=entries.absolute(folder + "atom.xml"),
                 language=ed,
                 built=built,
-                entries=tuple(entries(a) for a in section_articles(site, name)),
+                entries=tuple(entries(a) for a in sections[name]),
             )
             yield _output_path(paper.base_path, folder + "feed.xml"), rss(section, serialized)
             yield _output_path(paper.base_path, folder + "atom.xml"), atom(section, title, serialized)

@@ -291,3 +291,13 @@ def test_load_reads_the_dictionaries_once_before_use() -> None:
     assert converter.text("头发") == "頭髮"
     assert converter.text("头发\n" * TWO_STEPS_FROM) == "頭髮\n" * TWO_STEPS_FROM  # the long way, in two steps
     assert opencc_for.cache_info().misses == loaded
+
+
+@given(st.lists(st.text(alphabet="头发里面后台干净著名了解乾隆髮型 ab\n\ue000", max_size=12), max_size=20))
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+def test_many_texts_at_once_equal_each_alone(texts: list[str]) -> None:
+    converter = Converter("s2tw", "zh-Hant")
+    found = converter.many(texts)
+    assert found == {text: Converter("s2tw", "zh-Hant").text(text) for text in texts}
+    # The short ones are remembered: asked again, they are not converted again.
+    assert all(converter.memo[text] == found[text] for text in texts if text and len(text) <= 160)
