@@ -318,17 +318,37 @@ def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int]:
     return tree.manifest, tree.written, tree.unchanged
 
 
-def _even_chunks(page_jobs: Sequence[Job], indices: Sequence[int], count: int) -> list[list[int]]:
-    """count chunks of about equal cost: each holds a run of every edition's
-    pages. A converted edition's page costs twice a source page, so chunks
-    cut from the job list in order would leave the costly ones to the end,
-    one worker finishing them while the other idles. Runs stay contiguous:
-    consecutive pages share the lines the converter remembers."""
+def _even_chunks(page_jobs: Sequence[Job], indices: Sequence[int], jobs: int) -> list[list[int]]:
+    """Chunks for `jobs` workers, each holding a run of every edition's pages,
+    largest first. A converted edition's page costs twice a source page, so
+    chunks cut from the job list in order would leave the costly ones to the
+    end. Runs stay contiguous: consecutive pages share the lines the
+    converter remembers. Sizes shrink as the work left does (each a share of
+    what is left), so the last chunks are small: with equal chunks one worker
+    went on alone with the last for up to half a second."""
     by_edition: dict[str, list[int]] = {}
     for index in indices:
         by_edition.setdefault(page_jobs[index].edition, []).append(index)
-    parts = [_chunks(mine, count) for mine in by_edition.values()]
-    return [[index for part in parts if n < len(part) for index in part[n]] for n in range(max(map(len, parts)))]
+    # Where each chunk ends, as a fraction of every edition's list.
+    ends = []
+    left = 1.0
+    while left > 0:
+        left = max(0.0, left - max(CHUNK_LEAST, left / (CHUNK_SHARE * jobs)))
+        ends.append(1.0 - left)
+    chunks: list[list[int]] = [[] for _ in ends]
+    for mine in by_edition.values():
+        start = 0
+        for chunk, end in zip(chunks, ends):
+            stop = round(end * len(mine))
+            chunk.extend(mine[start:stop])
+            start = stop
+    return [chunk for chunk in chunks if chunk]
+
+
+# A chunk is a 1/(CHUNK_SHARE × workers) share of the pages left, and at
+# least CHUNK_LEAST of all of them.
+CHUNK_SHARE = 3
+CHUNK_LEAST = 0.01
 
 
 def render_pages(
@@ -350,7 +370,7 @@ def render_pages(
     # incremental build then starts no worker pool for the few pages left.
     indices = tree.reuse_many((job.path, job.fingerprint) for job in page_jobs)
     parallel = jobs > 1 and len(indices) > PARALLEL_THRESHOLD
-    chunks = _even_chunks(page_jobs, indices, jobs * 8) if parallel else _chunks(indices, max(1, len(indices) // 200))
+    chunks = _even_chunks(page_jobs, indices, jobs) if parallel else _chunks(indices, max(1, len(indices) // 200))
     done = len(page_jobs) - len(indices)
     collected = []
 
