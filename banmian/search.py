@@ -49,12 +49,13 @@ from contextlib import suppress
 from functools import lru_cache, partial
 from itertools import accumulate, chain, compress, repeat
 from operator import add, and_, itemgetter, lshift, ne, setitem, sub
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, Sequence
 
 from .cache import collector_paused
 from .convert import Converter
 from .model import Article, Body, Newspaper, Site
-from .opencc_steps import char_class
+from .opencc_steps import char_class, package_files
 
 SCHEMA = 1
 ROOT = "search"
@@ -175,7 +176,7 @@ _SAVED_CONVERSIONS: dict[str, str] = {}  # config → _pair_string of its table
 def _compat() -> re.Pattern[str]:
     global _COMPAT
     if _COMPAT is None:
-        _COMPAT = re.compile(_SAVED_COMPAT or _compat_class())
+        _COMPAT = re.compile(_SAVED_COMPAT or _shipped().get("compat") or _compat_class())
     return _COMPAT
 
 
@@ -215,6 +216,8 @@ def _char_conversions(config: str) -> Mapping[str, str]:
     table = _CONVERSIONS.get(config)
     if table is None:
         saved = _SAVED_CONVERSIONS.get(config)
+        if saved is None:
+            saved = _shipped().get("conversions", {}).get(config)
         table = _CONVERSIONS[config] = _pair_dict(saved) if saved is not None else _convert_chars(config)
     return table
 
@@ -302,26 +305,35 @@ def _phrase_pairs(configs: tuple[str, ...]) -> list[tuple[str, str]]:
     later are (nearly always) there already: an edit then never changes
     the fold map, which would mean indexing the whole archive again.
     """
+    shipped = _shipped().get("phrases", {})
+    pairs: dict[tuple[str, str], None] = {}
+    for config in configs:
+        found = shipped.get(config)
+        pairs.update(dict.fromkeys(zip(found[0::2], found[1::2]) if found is not None else _config_phrase_pairs(config)))
+    return list(pairs)
+
+
+@lru_cache(maxsize=8)
+def _config_phrase_pairs(config: str) -> list[tuple[str, str]]:
+    """_phrase_pairs of one config (~0.3 s: the words converted, the module of words imported)."""
     from pypinyin.phrases_dict import phrases_dict
 
     # One regular expression over the joined words, not a test per character of each.
     words = _PHRASE_WORD.findall("\n".join(phrases_dict))
     joined = "\n".join(words)
+    converted = Converter(config, "").text(joined)
+    # When no word changed length, the characters of the two texts pair up
+    # one to one: the pairs are one zip over the whole text, in C.
+    found = list(dict.fromkeys(compress(zip(joined, converted), map(ne, joined, converted))))
+    if len(converted) == len(joined) and not any("\n" in pair for pair in found):
+        return found
+    lines = converted.split("\n")
+    if len(lines) != len(words):
+        return []
     pairs: dict[tuple[str, str], None] = {}
-    for config in configs:
-        converted = Converter(config, "").text(joined)
-        # When no word changed length, the characters of the two texts pair up
-        # one to one: the pairs are one zip over the whole text, in C.
-        found = list(dict.fromkeys(compress(zip(joined, converted), map(ne, joined, converted))))
-        if len(converted) == len(joined) and not any("\n" in pair for pair in found):
-            pairs.update(dict.fromkeys(found))
-            continue
-        lines = converted.split("\n")
-        if len(lines) != len(words):
-            continue
-        for source, target in zip(words, lines):
-            if source != target and len(source) == len(target):
-                pairs.update(dict.fromkeys(_changed_pairs(source, target)))
+    for source, target in zip(words, lines):
+        if source != target and len(source) == len(target):
+            pairs.update(dict.fromkeys(_changed_pairs(source, target)))
     return list(pairs)
 
 
@@ -1299,6 +1311,61 @@ def _kept_doc(index: _Index, folder: str, docs: Sequence[Doc], converters: Mappi
     return data
 
 
+# -- tables shipped with banmian ---------------------------------------------------
+# The character tables depend only on OpenCC, pypinyin's words and the
+# Unicode version, not on any archive: deriving them costs ~0.75 s of CPU in
+# every cold build (loading six OpenCC configs, converting 47,000 words).
+# banmian ships them as derived from the versions it is tested with
+# (`python -m banmian.search` writes the file), under a digest of what they
+# derive from; with any other OpenCC or pypinyin they are derived at build
+# time, as before, and kept in the build cache.
+SHIPPED_TABLES = Path(__file__).with_name("search-tables.json")
+# The configs whose tables are shipped: the fold configs, and those an edition usually has.
+SHIPPED_CONFIGS = (*_FOLD_CONFIGS, "s2twp", "s2hk", "s2tw", "s2t")
+
+
+def _sources_key() -> str:
+    """A digest of everything the character tables derive from, by content
+    (an install's paths and times differ): OpenCC's version, configs and
+    dictionaries, pypinyin's word list, the Unicode version, the schema. Read
+    in a few milliseconds, without importing pypinyin."""
+    from importlib.util import find_spec
+
+    import opencc
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{SCHEMA} {unicodedata.unidata_version} {getattr(opencc, '__version__', '')}".encode())
+    share, _ = package_files()
+    pinyin = find_spec("pypinyin")
+    if pinyin is None or pinyin.origin is None:
+        return ""
+    for path in [*sorted(share.iterdir()), Path(pinyin.origin).with_name("phrases_dict.json")]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict:
+    """The shipped tables when they derive from what is installed; else {}."""
+    try:
+        tables = json.loads(SHIPPED_TABLES.read_text(encoding="utf-8"))
+        return tables if tables.get("key") == _sources_key() else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def ship_tables(path: Path = SHIPPED_TABLES) -> None:
+    """Derive the character tables from the installed OpenCC and pypinyin and write them to ship."""
+    tables = {
+        "key": _sources_key(),
+        "compat": _compat_class(),
+        "conversions": {config: _pair_string(_convert_chars(config)) for config in dict.fromkeys(SHIPPED_CONFIGS)},
+        "phrases": {config: "".join(a + b for a, b in _config_phrase_pairs(config)) for config in dict.fromkeys(SHIPPED_CONFIGS)},
+    }
+    path.write_text(json.dumps(tables, ensure_ascii=False, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def _tables_key() -> tuple[str, str]:
     return unicodedata.unidata_version, _opencc_version()
 
@@ -1843,3 +1910,7 @@ def _refresh_docs(
             sums[i] = _doc_sum(data)
     index.sums = sums
     return made
+
+
+if __name__ == "__main__":  # python -m banmian.search: write the shipped tables again
+    ship_tables()

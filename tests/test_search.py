@@ -506,6 +506,41 @@ def test_tables_made_elsewhere_are_those_the_index_makes_itself(tmp_path: Path) 
     assert given["fold_base"] == itself["fold_base"]
 
 
+def test_shipped_tables_are_those_derived_from_what_is_installed(tmp_path: Path) -> None:
+    shipped = json.loads(search.SHIPPED_TABLES.read_text(encoding="utf-8"))
+    if shipped["key"] != search._sources_key():
+        pytest.skip("another OpenCC or pypinyin is installed: builds derive the tables (tested below)")
+    search.ship_tables(tmp_path / "tables.json")  # derived now, from the installed OpenCC and pypinyin
+    assert json.loads((tmp_path / "tables.json").read_text(encoding="utf-8")) == shipped
+    assert search._shipped() == shipped
+
+
+def test_tables_shipped_for_other_versions_are_derived_instead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "paper"
+    shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
+    build(BuildOptions(source=source, output=tmp_path / "shipped", use_cache=False))
+    stale = tmp_path / "stale.json"
+    # Tables under another key (another OpenCC), and wrong: never used.
+    stale.write_text(json.dumps({"key": "another opencc", "compat": "[x]", "conversions": {"s2tw": "发髮"}, "phrases": {"s2tw": ""}}), encoding="utf-8")
+    monkeypatch.setattr(search, "SHIPPED_TABLES", stale)
+    derived: list[str] = []
+    convert_chars = search._convert_chars
+    monkeypatch.setattr(search, "_convert_chars", lambda config: derived.append(config) or convert_chars(config))
+    for cached in (search._shipped, search._phrase_pairs):
+        cached.cache_clear()
+    monkeypatch.setattr(search, "_CONVERSIONS", {})
+    monkeypatch.setattr(search, "_SAVED_CONVERSIONS", {})
+    monkeypatch.setattr(search, "_COMPAT", None)
+    monkeypatch.setattr(search, "_SAVED_COMPAT", None)
+    try:
+        build(BuildOptions(source=source, output=tmp_path / "derived", use_cache=False))
+    finally:
+        for cached in (search._shipped, search._phrase_pairs):
+            cached.cache_clear()
+    assert "s2tw" in derived
+    assert _search_bytes(tmp_path / "derived") == _search_bytes(tmp_path / "shipped")
+
+
 def test_forked_shares_give_the_bytes_of_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = tmp_path / "paper"
     shutil.copytree(FIXTURE, source, ignore=shutil.ignore_patterns(".banmian-cache"))
