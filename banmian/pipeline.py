@@ -24,6 +24,7 @@ from . import code_digest
 from . import published as published_urls
 from .cache import CACHE_DIR, BuildCache, load_cache, save_cache
 from .config import CONFIG_NAME, load_config
+from .convert import Converter
 from .elsewhere import Elsewhere, Work
 from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
@@ -153,6 +154,11 @@ def load_site(
         if meanwhile is not None:
             meanwhile(published)
         if elsewhere is not None:
+            # While the helper slugs (the build waits for it next): OpenCC's
+            # dictionaries, which this build's page workers find loaded when
+            # they fork (a cold build with a helper always has workers).
+            for edition in paper.editions:
+                Converter(edition.opencc, edition.code).load()
             slugs = elsewhere.answer()
             if isinstance(slugs, dict):  # else (the helper failed) resolve slugs them here
                 cache.slugs.update(slugs)
