@@ -1339,7 +1339,7 @@ def _sources_key() -> str:
     pinyin = find_spec("pypinyin")
     if pinyin is None or pinyin.origin is None:
         return ""
-    for path in [*sorted(share.iterdir()), Path(pinyin.origin).with_name("phrases_dict.json")]:
+    for path in [*sorted(p for p in share.iterdir() if p.is_file()), Path(pinyin.origin).with_name("phrases_dict.json")]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
