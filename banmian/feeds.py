@@ -192,6 +192,7 @@ class _Entries:
         self.page_names = {p.key: p.name for i in site.issues for p in i.pages}
         self._made: dict[str, Entry] = {}
         self._converted: dict[tuple[str, ...], str] = {}  # by prepare()
+        self._full: dict[str, tuple[tuple[str, str, str], str]] = {}  # article key → _full_text()
 
     def absolute(self, path: str) -> str:
         return self.origin + path
@@ -226,10 +227,14 @@ class _Entries:
         return self.page_names.get(f"{article.date.isoformat()}/{article.page_code}", "")
 
     def _full_text(self, article: Article) -> tuple[tuple[str, str, str], str]:
-        """(the key of its converted text in the memo, the full text)."""
-        full = self._full_html(article, self.bodies[article.key])
-        link = self.absolute(article.urls[self.edition.code])
-        return (self.edition.code, link, hashlib.blake2b(full.encode()).hexdigest()), full
+        """(the key of its converted text in the memo, the full text); made
+        once per article, though prepare() and the entry both ask."""
+        made = self._full.get(article.key)
+        if made is None:
+            full = self._full_html(article, self.bodies[article.key])
+            link = self.absolute(article.urls[self.edition.code])
+            made = self._full[article.key] = (self.edition.code, link, hashlib.blake2b(full.encode()).hexdigest()), full
+        return made
 
     def _entry(self, article: Article) -> Entry:
         src = article.src
