@@ -15,8 +15,11 @@ import os
 import time
 import zoneinfo
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import accumulate, chain
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import jinja2
 
@@ -47,6 +50,8 @@ SLUGS_ELSEWHERE_FROM = 500
 RENDER_BATCH = 64
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+_FIRST = itemgetter(0)
 
 
 @dataclass(frozen=True)
@@ -289,13 +294,19 @@ class ArticleBodies(Mapping[str, Body]):
         return len(self.digests)
 
 
+def _start_method() -> str | None:
+    import multiprocessing
+
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+
+
 @contextlib.contextmanager
 def _pool(jobs: int) -> Iterator[Any]:
     # fork: workers inherit the resolved site and renderer instead of
     # receiving them pickled; spawn (macOS, Windows) would pay that cost.
     import multiprocessing  # only a build with many pages to make needs it
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    method = _start_method()
     # Everything the workers inherit is moved out of the collector's reach:
     # its passes would touch (and so copy) every inherited page in each
     # worker. Unfrozen after, so that a long-running serve still collects it.
@@ -309,6 +320,26 @@ def _pool(jobs: int) -> Iterator[Any]:
 
 # -- pages --------------------------------------------------------------------
 _WORK: tuple[Renderer, OutputTree, Sequence[Job]] | None = None
+
+
+_CHUNKS: tuple[Sequence[Sequence[int]], Any] | None = None
+
+
+def _take_chunks(shown: Callable[[int], None] | None = None) -> list[tuple[int, tuple[dict[str, Written], int, int]]]:
+    """Render the next chunk no process has taken, until none is left: in a
+    worker, or here. shown(chunks taken so far) after each (the progress bar)."""
+    assert _CHUNKS is not None
+    chunks, taken = _CHUNKS
+    results = []
+    while True:
+        with taken.get_lock():
+            number = taken.value
+            taken.value = number + 1
+        if number >= len(chunks):
+            return results
+        results.append((number, _render_jobs(chunks[number])))
+        if shown is not None:
+            shown(taken.value)
 
 
 def _render_jobs(indices: Sequence[int]) -> tuple[dict[str, Written], int, int]:
@@ -365,57 +396,78 @@ def render_pages(
     meanwhile: Callable[[], None] | None = None,
     pages_done: Callable[[], None] | None = None,
 ) -> None:
-    """Render every page not reusable; meanwhile() runs here while workers render.
+    """Render every page not reusable; meanwhile() runs here while workers
+    render, and then this process renders what is left beside them.
 
     The parent would otherwise wait idle for the pool, and the pool for the
     parent's own stages (feeds, sitemap, search) afterwards.
     """
-    global _WORK
+    global _WORK, _CHUNKS
     page_jobs = list(renderer.jobs())
     # Pages made from unchanged inputs are linked here first: cheap, and an
     # incremental build then starts no worker pool for the few pages left.
     indices = tree.reuse_many((job.path, job.fingerprint) for job in page_jobs)
     parallel = jobs > 1 and len(indices) > PARALLEL_THRESHOLD
     chunks = _even_chunks(page_jobs, indices, jobs) if parallel else _chunks(indices, max(1, len(indices) // 200))
-    done = len(page_jobs) - len(indices)
-    collected = []
-
-    def collect(chunk: Sequence[int], result: tuple[dict[str, Written], int, int]) -> None:
-        nonlocal done
-        collected.append(result)
-        done += len(chunk)
-        if progress:
-            progress("pages", done, len(page_jobs))
-
+    reused = len(page_jobs) - len(indices)
+    ends = list(accumulate(map(len, chunks), initial=reused))  # pages done once chunk n is
+    shown = (lambda taken: progress("pages", ends[min(taken, len(chunks))], len(page_jobs))) if progress else None
     _WORK = (renderer, tree, page_jobs)
     try:
         if parallel:
             for converter in renderer.converters.values():
                 converter.load()  # the parent converts feeds too: loaded once, for all
-            with _pool(jobs) as pool:
-                results = pool.imap(_render_jobs, chunks)
+            # jobs - 1 workers take the chunks in turn, and so does this
+            # process once its own stages are made: never more busy
+            # processes than cores. (Processes taking turns on a core lose
+            # their caches to each other: the search stage took ~30 % more
+            # CPU beside two workers than alone.)
+            _CHUNKS = (chunks, _counter())
+            with _pool(jobs - 1) as pool:
+                theirs = [pool.apply_async(_take_chunks) for _ in range(jobs - 1)]
                 if meanwhile is not None:
                     meanwhile()
-                for chunk, result in zip(chunks, results):
-                    collect(chunk, result)
-                if pages_done is not None:
-                    pages_done()
+                results = _in_this_process(tree, partial(_take_chunks, shown))
+                results += chain.from_iterable(task.get() for task in theirs)
         else:
-            # _render_jobs runs here and uses the tree's own counters.
-            own = tree.manifest, tree.written, tree.unchanged
-            try:
-                for chunk in chunks:
-                    collect(chunk, _render_jobs(chunk))
-            finally:
-                tree.manifest, tree.written, tree.unchanged = own
-            if pages_done is not None:
-                pages_done()
+            _CHUNKS = (chunks, _counter(local=True))
+            results = _in_this_process(tree, partial(_take_chunks, shown))
             if meanwhile is not None:
                 meanwhile()
+        if pages_done is not None:
+            pages_done()
     finally:
-        _WORK = None
-    for manifest, written, unchanged in collected:
+        _WORK = _CHUNKS = None
+    for _, (manifest, written, unchanged) in sorted(results, key=_FIRST):
         tree.adopt(manifest, written, unchanged)
+
+
+def _in_this_process(tree: OutputTree, render: Callable[[], T]) -> T:
+    """render() here: _render_jobs uses the tree's own counters, restored after."""
+    own = tree.manifest, tree.written, tree.unchanged
+    try:
+        return render()
+    finally:
+        tree.manifest, tree.written, tree.unchanged = own
+
+
+class _LocalCounter:
+    """The one process's stand-in for a shared counter."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def get_lock(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
+def _counter(local: bool = False) -> Any:
+    """The number of chunks taken, shared by the workers forked after it (or by this process alone)."""
+    if local:
+        return _LocalCounter()
+    import multiprocessing
+
+    return multiprocessing.get_context(_start_method()).Value("i", 0)
 
 
 # -- the build ------------------------------------------------------------------
@@ -519,7 +571,7 @@ def build(
                     tree.put(name, data)
                 watch.lap("static+redirects")
                 search_tables = loaded.elsewhere.later if loaded.elsewhere is not None else None
-                for stage, stage_fp, make, unchanged in extra_stages(site, bodies, renderer, cache, moved, options.output, search_tables):
+                for stage, stage_fp, make, unchanged in extra_stages(site, bodies, renderer, cache, moved, options.output, search_tables, max(1, jobs - 1)):
                     before = stage_files.get(stage)
                     reused = bool(stage_fp) and before is not None and before[0] == stage_fp
                     if not (reused and all(tree.reuse(path, stage_fp) for path in before[1])):
@@ -626,7 +678,7 @@ STATEFUL_STAGES = ("search",)
 
 def extra_stages(
     site: Site, bodies: Mapping[str, Body], renderer: Renderer, cache: BuildCache, moved: Sequence[Mapping[str, object]] = (),
-    output: Path | None = None, search_tables: Callable[[], object] | None = None,
+    output: Path | None = None, search_tables: Callable[[], object] | None = None, jobs: int | None = None,
 ) -> Iterator[tuple[str, str, StageFiles, set[str] | None]]:
     """Files other than pages, by stage: (name, fingerprint, how to make them,
     the paths the making found unchanged since its last run, or None).
@@ -664,7 +716,7 @@ def extra_stages(
         state = cache.extra.setdefault("search", {})
         if search_tables is not None:  # a cold build's, made by its helper meanwhile (waited for only now)
             adopt_tables(state, search_tables())
-        return search_files(site, bodies, renderer.converters, state, unchanged=unchanged, published=output)
+        return search_files(site, bodies, renderer.converters, state, jobs=jobs, unchanged=unchanged, published=output)
 
     yield "search", search_fp, search, unchanged
 

@@ -124,13 +124,16 @@ def test_corrupt_cache_is_ignored(paper: tuple[Path, Path], tmp_path: Path) -> N
     same_as_cold(source, output, tmp_path)
 
 
-def test_parallel_output_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A low threshold makes even the small fixture use the worker pool.
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_parallel_output_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    # A low threshold makes even the small fixture use the worker pool:
+    # jobs - 1 workers and the building process take the chunks in turn.
     monkeypatch.setattr(banmian.pipeline, "PARALLEL_THRESHOLD", 1)
     source = copy_fixture("paper", tmp_path)
     build(BuildOptions(source=source, output=tmp_path / "one", jobs=1, use_cache=False))
-    build(BuildOptions(source=source, output=tmp_path / "two", jobs=2, use_cache=False))
-    assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
+    result = build(BuildOptions(source=source, output=tmp_path / "many", jobs=jobs, use_cache=False))
+    assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "many")
+    assert result.written == len(tree_bytes(tmp_path / "many"))
 
 
 def test_slugs_and_search_tables_made_elsewhere_give_the_same_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import banmian.pipeline as pipeline
 from banmian.pipeline import CHUNK_LEAST, _even_chunks
 from banmian.render import Job
 
@@ -39,3 +44,36 @@ def test_the_last_chunks_are_small_and_editions_go_together() -> None:
     for chunk in chunks:
         hant = sum(jobs[i].edition == "zh-Hant" for i in chunk)
         assert abs(hant - (len(chunk) - hant)) <= 1
+
+
+def _chunk_marker(indices: list[int]) -> tuple[dict[str, int], int, int]:
+    """Stands in for _render_jobs: which process rendered the chunk."""
+    return {str(i): os.getpid() for i in indices}, len(indices), 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_and_this_process_take_every_chunk_once(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    # Forked workers inherit the stand-in; only _take_chunks itself is sent to them, by name.
+    monkeypatch.setattr(pipeline, "_render_jobs", _chunk_marker)
+    chunks = [[n] for n in range(300)]
+    monkeypatch.setattr(pipeline, "_CHUNKS", (chunks, pipeline._counter()))
+    shown: list[int] = []
+    with pipeline._pool(workers) as pool:
+        theirs = [pool.apply_async(pipeline._take_chunks) for _ in range(workers)]
+        results = pipeline._take_chunks(shown.append)
+        mine = len(results)
+        results += [result for task in theirs for result in task.get()]
+    assert sorted(number for number, _ in results) == list(range(len(chunks)))
+    assert all(manifest == {str(number): manifest[str(number)]} for number, (manifest, _, _) in results)
+    # The progress bar heard of each of this process's chunks, in the order taken.
+    assert len(shown) == mine and shown == sorted(shown)
+
+
+def test_one_process_takes_the_chunks_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "_render_jobs", _chunk_marker)
+    monkeypatch.setattr(pipeline, "_CHUNKS", ([[0, 1], [2], [3, 4, 5]], pipeline._counter(local=True)))
+    shown: list[int] = []
+    results = pipeline._take_chunks(shown.append)
+    assert [number for number, _ in results] == [0, 1, 2]
+    assert [written for _, (_, written, _) in results] == [2, 1, 3]
+    assert shown == [1, 2, 3]
