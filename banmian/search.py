@@ -1185,7 +1185,7 @@ _SUM_SIZE = 20
 
 
 def _doc_sum(data: bytes) -> bytes:
-    return len(data).to_bytes(4, "little") + hashlib.blake2b(data, digest_size=16).digest()
+    return len(data).to_bytes(4, "little") + hashlib.md5(data, usedforsecurity=False).digest()  # a checksum, as write.digest_of
 
 
 def _published_doc(folder: str, doc_id: int, doc_sum: bytes) -> bytes | None:
