@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--output", type=Path, help="where to write the site (default: <source>/site)")
     build.add_argument("--drafts", action="store_true", help="publish articles marked draft: true")
     build.add_argument("--base-url", help="override base_url of newspaper.toml")
-    build.add_argument("--jobs", type=_jobs, default=0, help="worker processes (default: every core)")
+    build.add_argument("--jobs", type=_jobs, default=0, help="processes to build with, this one included (default: every core)")
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true", help="ignore and do not write the build cache")
     build.add_argument("--timings", action="store_true", help="print the seconds each stage took")
