@@ -420,8 +420,8 @@ def render_pages(
             # jobs - 1 workers take the chunks in turn, and so does this
             # process once its own stages are made: never more busy
             # processes than cores. (Processes taking turns on a core lose
-            # their caches to each other: the search stage took ~30 % more
-            # CPU beside two workers than alone.)
+            # their caches to each other: pinned to one CPU, the search
+            # stage took ~30 % more CPU beside two workers than alone.)
             _CHUNKS = (chunks, _counter())
             with _pool(jobs - 1) as pool:
                 theirs = [pool.apply_async(_take_chunks) for _ in range(jobs - 1)]

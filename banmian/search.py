@@ -22,9 +22,10 @@ size. Document ids are in date order (new issues append), and every file is
 a pure function of its content, so an edit rewrites only the files it touches.
 
 How it is built: from nothing, the documents are split in ranges, one per
-core the caller grants (a build keeps one for its page worker); each range is tokenised, inverted and its doc files made in its own
-process, and the main process joins the ranges' postings (ids only grow from
-range to range, so joining is concatenating). Later builds change the index
+core the caller grants (a build keeps one for its page worker); each range
+is tokenised, inverted and its doc files made in its own process, and the
+main process joins the ranges' postings (ids only grow from range to range,
+so joining is concatenating). Later builds change the index
 by difference (see _update); the build cache keeps no per-article terms and
 no doc file's bytes, only each doc file's size and digest: the terms an edited
 article had are read back from its previous doc file where it was published,
