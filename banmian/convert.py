@@ -15,7 +15,7 @@ from itertools import compress
 from operator import not_
 from typing import Callable, Iterable, Sequence
 
-from .opencc_steps import opencc_for, two_steps
+from .opencc_steps import opencc_for, shipped_plan, two_steps
 
 # Elements whose content is never text for a reader to read in another script.
 SKIP_ELEMENTS = frozenset({"script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math"})
@@ -69,9 +69,10 @@ class Converter:
         if self.config is None or text.isascii():
             return text
         # A long text (a batch of pages) in two plain steps, when the
-        # installed OpenCC allows it exactly; a short one is not worth
-        # checking the plan for (~60 ms, once per process).
-        if len(text) >= TWO_STEPS_FROM:
+        # installed OpenCC allows it exactly; a short one only when the plan
+        # ships with banmian: deriving it is not worth it (~60 ms and the
+        # whole config loaded, once per process).
+        if len(text) >= TWO_STEPS_FROM or shipped_plan(self.config):
             steps = two_steps(self.config)
             if steps is not None:
                 return steps.convert(text)

@@ -22,6 +22,7 @@ whole config.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -85,9 +86,34 @@ class TwoSteps:
         return self.entry.search(middle) is not None or self.normalized.search(middle) is not None
 
 
+# The plans of the configs an edition usually has, derived and probed from
+# the OpenCC banmian is tested with (`python -m banmian.opencc_steps` writes
+# them). Used only under a digest of exactly that OpenCC's configs and
+# dictionaries: a build then neither reads dictionaries with opencc_dict nor
+# loads the whole config for the probe, and a short text goes in two steps
+# too, so a one-article rebuild loads s2t and t2tw (0.11 s) instead of s2tw
+# (0.18 s). With another OpenCC, plans are derived as before.
+SHIPPED_PLANS = Path(__file__).with_name("opencc-plans.json")
+SHIPPED_CONFIGS = ("s2tw", "s2twp", "s2hk", "s2t")
+PLAN_SCHEMA = 1
+
+
 @lru_cache(maxsize=None)
 def two_steps(config: str) -> TwoSteps | None:
     """The plan for config (a name such as "s2tw"), or None: convert with the whole config."""
+    shipped = _shipped_plans()
+    if config in shipped:
+        return _restored(config, shipped[config])
+    return _derived(config)
+
+
+def shipped_plan(config: str) -> bool:
+    """Is config's plan (or that it has none) known without deriving it?"""
+    return config in _shipped_plans()
+
+
+def _derived(config: str) -> TwoSteps | None:
+    """The plan for config, from the installed OpenCC's files, and only if the probe agrees."""
     try:
         share, tool = package_files()
         configs = {path.stem: json.loads(path.read_text("utf-8")) for path in share.glob("*.json")}
@@ -101,6 +127,53 @@ def two_steps(config: str) -> TwoSteps | None:
     if plan is None:
         return None
     return plan if plan.convert(PROBE) == opencc_for(config).convert(PROBE) else None
+
+
+def _record(plan: TwoSteps | None) -> dict[str, Any] | None:
+    if plan is None:
+        return None
+    return {"first": plan.first, "second": plan.second, "entries": list(plan.entries), "entry": plan.entry.pattern, "normalized": plan.normalized.pattern}
+
+
+def _restored(config: str, record: dict[str, Any] | None) -> TwoSteps | None:
+    if record is None:
+        return None
+    return TwoSteps(config, record["first"], record["second"], tuple(record["entries"]), re.compile(record["entry"]), re.compile(record["normalized"]))
+
+
+def add_package_files(digest: Any) -> None:
+    """Feed a hashlib digest the installed OpenCC's configs and dictionaries,
+    by name and content (an install's paths and times differ)."""
+    share, _ = package_files()
+    for path in sorted(p for p in share.iterdir() if p.is_file()):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+
+
+def package_key() -> str:
+    """A digest of everything a plan derives from: the installed OpenCC (~10 ms to read)."""
+    import opencc
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{PLAN_SCHEMA} {getattr(opencc, '__version__', '')}".encode())
+    add_package_files(digest)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _shipped_plans() -> dict[str, dict[str, Any] | None]:
+    """The shipped plans when they derive from the installed OpenCC; else {}."""
+    try:
+        shipped = json.loads(SHIPPED_PLANS.read_text(encoding="utf-8"))
+        return dict(shipped["plans"]) if shipped.get("key") == package_key() else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
+        return {}
+
+
+def ship_plans(path: Path = SHIPPED_PLANS) -> None:
+    """Derive (and probe) the plans of SHIPPED_CONFIGS from the installed OpenCC and write them to ship."""
+    plans = {config: _record(_derived(config)) for config in SHIPPED_CONFIGS}
+    path.write_text(json.dumps({"key": package_key(), "plans": plans}, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @lru_cache(maxsize=None)
@@ -173,7 +246,8 @@ def _plan(name: str, first: str, second: str, configs: dict[str, Any], share: Pa
     if any(len(key) != 1 for key in normalizing):
         return None
     pattern = char_class(sorted(map(ord, normalizing))) if normalizing else NEVER
-    alternation = "|".join(map(re.escape, sorted(entries, key=len, reverse=True))) if entries else NEVER
+    # Longest first, then by text: the same pattern in every process (the shipped plans hold it).
+    alternation = "|".join(map(re.escape, sorted(entries, key=lambda entry: (-len(entry), entry)))) if entries else NEVER
     return TwoSteps(name, first, second, tuple(sorted(entries)), re.compile(alternation), re.compile(pattern))
 
 
@@ -215,3 +289,7 @@ def char_class(codes: list[int]) -> str:
         else:
             ranges.append([code, code])
     return "[" + "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]"
+
+
+if __name__ == "__main__":  # python -m banmian.opencc_steps: write the shipped plans again
+    ship_plans()

@@ -56,7 +56,7 @@ from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, 
 from .cache import collector_paused
 from .convert import Converter
 from .model import Article, Body, Newspaper, Site
-from .opencc_steps import char_class, package_files
+from .opencc_steps import add_package_files, char_class
 
 SCHEMA = 1
 ROOT = "search"
@@ -1336,13 +1336,13 @@ def _sources_key() -> str:
 
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{SCHEMA} {unicodedata.unidata_version} {getattr(opencc, '__version__', '')}".encode())
-    share, _ = package_files()
     pinyin = find_spec("pypinyin")
     if pinyin is None or pinyin.origin is None:
         return ""
-    for path in [*sorted(p for p in share.iterdir() if p.is_file()), Path(pinyin.origin).with_name("phrases_dict.json")]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    add_package_files(digest)
+    words = Path(pinyin.origin).with_name("phrases_dict.json")
+    digest.update(words.name.encode())
+    digest.update(words.read_bytes())
     return digest.hexdigest()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -91,8 +92,9 @@ def test_pieces_are_lines_and_batch_separators() -> None:
 
 
 def _plan_with(monkeypatch: pytest.MonkeyPatch, name: str, replacement: object) -> TwoSteps | None:
-    """two_steps("s2tw") made afresh with opencc_steps.<name> replaced; the real plan cached again after."""
+    """two_steps("s2tw") derived afresh (not the shipped plan) with opencc_steps.<name> replaced; the real plan cached again after."""
     monkeypatch.setattr(opencc_steps, name, replacement)
+    monkeypatch.setattr(opencc_steps, "_shipped_plans", lambda: {})
     two_steps.cache_clear()
     try:
         return two_steps("s2tw")
@@ -145,3 +147,32 @@ def test_compose_finds_the_first_step_and_the_rest() -> None:
 )
 def test_compose_refuses_anything_else(change: dict[str, object]) -> None:
     assert _compose("x2y", _configs(**change)) is None
+
+
+def test_shipped_plans_are_those_derived_from_what_is_installed(tmp_path: Path) -> None:
+    shipped = json.loads(opencc_steps.SHIPPED_PLANS.read_text(encoding="utf-8"))
+    if shipped["key"] != opencc_steps.package_key():
+        pytest.skip("another OpenCC is installed: builds derive the plans (tested below)")
+    opencc_steps.ship_plans(tmp_path / "plans.json")  # derived and probed now, from the installed OpenCC
+    assert json.loads((tmp_path / "plans.json").read_text(encoding="utf-8")) == shipped
+    assert opencc_steps._shipped_plans() == shipped["plans"]
+    assert opencc_steps.shipped_plan("s2tw") and two_steps("s2tw") == opencc_steps._derived("s2tw")
+
+
+def test_plans_shipped_for_another_opencc_are_derived_instead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stale = tmp_path / "plans.json"
+    # A plan under another key (another OpenCC), and wrong: never used.
+    wrong = {"first": "s2t", "second": "t2hk", "entries": [], "entry": "(?!)", "normalized": "(?!)"}
+    stale.write_text(json.dumps({"key": "another opencc", "plans": {"s2tw": wrong}}), encoding="utf-8")
+    monkeypatch.setattr(opencc_steps, "SHIPPED_PLANS", stale)
+    opencc_steps._shipped_plans.cache_clear()
+    two_steps.cache_clear()
+    try:
+        assert not opencc_steps.shipped_plan("s2tw")
+        plan = two_steps("s2tw")
+        assert plan is not None and plan.second == "t2tw"
+    finally:
+        monkeypatch.undo()
+        opencc_steps._shipped_plans.cache_clear()
+        two_steps.cache_clear()
+    assert opencc_steps.shipped_plan("s2tw") or json.loads(opencc_steps.SHIPPED_PLANS.read_text(encoding="utf-8"))["key"] != opencc_steps.package_key()
