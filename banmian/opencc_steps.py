@@ -143,33 +143,38 @@ def _restored(config: str, record: dict[str, Any] | None) -> TwoSteps | None:
     return TwoSteps(config, record["first"], record["second"], tuple(record["entries"]), re.compile(record["entry"]), re.compile(record["normalized"]))
 
 
-def add_package_files(digest: Any) -> None:
-    """Feed a hashlib digest the installed OpenCC's configs and dictionaries,
-    by name and content (an install's paths and times differ)."""
+@lru_cache(maxsize=1)
+def package_key() -> str:
+    """A digest of everything a plan derives from: the installed OpenCC's
+    version, configs and dictionaries, by name and content (an install's
+    paths and times differ). ~10 ms to read, once per process; the search
+    index's shipped tables are keyed by it too."""
+    import opencc
+
     share, _ = package_files()
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{PLAN_SCHEMA} {getattr(opencc, '__version__', '')}".encode())
     for path in sorted(p for p in share.iterdir() if p.is_file()):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-
-
-def package_key() -> str:
-    """A digest of everything a plan derives from: the installed OpenCC (~10 ms to read)."""
-    import opencc
-
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{PLAN_SCHEMA} {getattr(opencc, '__version__', '')}".encode())
-    add_package_files(digest)
     return digest.hexdigest()
+
+
+def read_shipped(path: Path, key: Callable[[], str]) -> dict[str, Any]:
+    """A file shipped with banmian when it was derived from what is installed
+    now (its "key" is key()); else {}: the build derives its content itself."""
+    try:
+        shipped = json.loads(path.read_text(encoding="utf-8"))
+        return shipped if isinstance(shipped, dict) and shipped.get("key") == key() else {}
+    except (OSError, ValueError, ImportError):
+        return {}
 
 
 @lru_cache(maxsize=1)
 def _shipped_plans() -> dict[str, dict[str, Any] | None]:
     """The shipped plans when they derive from the installed OpenCC; else {}."""
-    try:
-        shipped = json.loads(SHIPPED_PLANS.read_text(encoding="utf-8"))
-        return dict(shipped["plans"]) if shipped.get("key") == package_key() else {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
-        return {}
+    plans = read_shipped(SHIPPED_PLANS, package_key).get("plans")
+    return dict(plans) if isinstance(plans, dict) else {}
 
 
 def ship_plans(path: Path = SHIPPED_PLANS) -> None:

@@ -56,7 +56,7 @@ from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, NoReturn, 
 from .cache import collector_paused
 from .convert import Converter
 from .model import Article, Body, Newspaper, Site
-from .opencc_steps import add_package_files, char_class
+from .opencc_steps import char_class, package_key, read_shipped
 
 SCHEMA = 1
 ROOT = "search"
@@ -1327,19 +1327,17 @@ SHIPPED_CONFIGS = (*_FOLD_CONFIGS, "s2twp", "s2hk", "s2tw", "s2t")
 
 def _sources_key() -> str:
     """A digest of everything the character tables derive from, by content
-    (an install's paths and times differ): OpenCC's version, configs and
-    dictionaries, pypinyin's word list, the Unicode version, the schema. Read
-    in a few milliseconds, without importing pypinyin."""
+    (an install's paths and times differ): OpenCC (opencc_steps.package_key,
+    read once per process for the two-step plans too), pypinyin's word list,
+    the Unicode version, the schema. Read in a few milliseconds, without
+    importing pypinyin."""
     from importlib.util import find_spec
 
-    import opencc
-
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{SCHEMA} {unicodedata.unidata_version} {getattr(opencc, '__version__', '')}".encode())
+    digest.update(f"{SCHEMA} {unicodedata.unidata_version} {package_key()}".encode())
     pinyin = find_spec("pypinyin")
     if pinyin is None or pinyin.origin is None:
         return ""
-    add_package_files(digest)
     words = Path(pinyin.origin).with_name("phrases_dict.json")
     digest.update(words.name.encode())
     digest.update(words.read_bytes())
@@ -1349,11 +1347,7 @@ def _sources_key() -> str:
 @lru_cache(maxsize=1)
 def _shipped() -> dict:
     """The shipped tables when they derive from what is installed; else {}."""
-    try:
-        tables = json.loads(SHIPPED_TABLES.read_text(encoding="utf-8"))
-        return tables if tables.get("key") == _sources_key() else {}
-    except (OSError, ValueError, AttributeError):
-        return {}
+    return read_shipped(SHIPPED_TABLES, _sources_key)
 
 
 def ship_tables(path: Path = SHIPPED_TABLES) -> None:
