@@ -223,6 +223,7 @@ def _run_build(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         jobs=args.jobs,
         use_cache=not args.no_cache,
+        detach=True,  # this process exits next: the cache is saved after it
     )
     bar = ProgressBar(sys.stderr, enabled=sys.stderr.isatty() and not args.quiet)
     try:

@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import hashlib
 import os
+import sys
 import time
 import zoneinfo
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from functools import partial
 from itertools import accumulate, chain
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, NoReturn, Sequence, TypeVar
 
 import jinja2
 
@@ -66,6 +67,10 @@ class BuildOptions:
     # Update content/.published.json after publishing. Off for throwaway
     # builds (check --links): only the real site's URLs are a promise.
     record_urls: bool = True
+    # Once the site is published, leave saving the cache and linking a first
+    # spare to a forked finisher, and return: for a process about to exit
+    # (the build command), whose caller waits for the site, not for them.
+    detach: bool = False
 
 
 @dataclass(frozen=True)
@@ -601,9 +606,13 @@ def build(
             tree.unlock()
             raise
         try:
-            _remember(options, cache, loaded, urls_plan, tree, theme.fingerprint, known_sources, checked)
-        finally:
-            tree.unlock()  # after the cache: a first build's spare is linked meanwhile
+            _record_urls(options, loaded, urls_plan)
+        except BaseException:
+            tree.unlock()
+            raise
+        finish = partial(_finish, options, cache, loaded, tree, theme.fingerprint, known_sources, checked)
+        if not (options.detach and _finish_elsewhere(finish, tree)):
+            finish()
         watch.lap("cache")
         return BuildResult(
             articles=len(site.articles),
@@ -621,33 +630,93 @@ def build(
             loaded.elsewhere.close()  # done with, or (the build failed) stopped
 
 
-def _remember(
+def _record_urls(options: BuildOptions, loaded: Loaded, urls_plan: published_urls.Plan) -> None:
+    """After publishing: the record of published URLs (a warning if it cannot be written)."""
+    if options.record_urls and not options.drafts and not options.serving and urls_plan.record is not None:
+        try:
+            published_urls.save_record(options.source, urls_plan.record)
+        except OSError as exc:
+            # The site is published; only the memory of its URLs is not.
+            loaded.problems.append(
+                Problem(
+                    f"{CONTENT_DIR}/{published_urls.RECORD_NAME}",
+                    None,
+                    f"cannot write the record of published URLs ({exc.strerror}); "
+                    "the site is built, but a later retitle will not leave a redirect",
+                    "warning",
+                )
+            )
+
+
+def _finish(
     options: BuildOptions,
     cache: BuildCache,
     loaded: Loaded,
-    urls_plan: published_urls.Plan,
     tree: OutputTree,
     theme_fingerprint: str,
     known_sources: set[str],
     theme_checked: bool,
 ) -> None:
-    """After publishing: the record of published URLs, then the build cache."""
-    source, output_key = options.source, str(options.output)
-    if options.record_urls and not options.drafts and not options.serving:
-        if urls_plan.record is not None:
-            try:
-                published_urls.save_record(source, urls_plan.record)
-            except OSError as exc:
-                # The site is published; only the memory of its URLs is not.
-                loaded.problems.append(
-                    Problem(
-                        f"{CONTENT_DIR}/{published_urls.RECORD_NAME}",
-                        None,
-                        f"cannot write the record of published URLs ({exc.strerror}); "
-                        "the site is built, but a later retitle will not leave a redirect",
-                        "warning",
-                    )
-                )
+    """After publishing: the build cache, while a first build's spare is linked; then the lock is let go."""
+    try:
+        tree.start_spare()
+        _remember(options, cache, loaded, tree, theme_fingerprint, known_sources, theme_checked)
+    finally:
+        tree.unlock()
+
+
+def _finish_elsewhere(finish: Callable[[], None], tree: OutputTree) -> bool:
+    """Run finish in a forked process that outlives this one, holding the
+    output's lock until it is done (a next build waits for it); False, having
+    done nothing, where it cannot fork.
+
+    Like `git gc --auto`: the site is published and whole, and what is left
+    only speeds up the next build — the cache saved (~0.2 s at 5,000
+    articles) and a first build's spare linked (12,300 folders, 17,800 links;
+    ~0.3-0.5 s on ext4). Should the finisher fail or be killed, the next
+    build finds an older cache or no trusted spare, and builds more.
+    """
+    if not hasattr(os, "fork"):
+        return False
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        pid = os.fork()
+    except OSError:
+        return False
+    if pid == 0:  # pragma: no cover - the finisher's coverage is not collected
+        _finisher(finish)
+    tree.hand_over(pid)
+    return True
+
+
+def _finisher(finish: Callable[[], None]) -> NoReturn:  # pragma: no cover
+    """The finisher's whole life: its own session (a ^C meant for a later
+    command is not for it) and no terminal or pipe of its parent's (a caller
+    reading the build's output to its end must not wait for it)."""
+    status = 1
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        finish()
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _remember(
+    options: BuildOptions,
+    cache: BuildCache,
+    loaded: Loaded,
+    tree: OutputTree,
+    theme_fingerprint: str,
+    known_sources: set[str],
+    theme_checked: bool,
+) -> None:
+    """After publishing: the build cache."""
+    output_key = str(options.output)
     changed = tree.written > 0 or tree.swapped or set(loaded.content.parsed) != known_sources or not theme_checked
     cache.manifests[output_key] = tree.manifest
     cache.extra["output_trees"][output_key] = tree.state
@@ -666,7 +735,7 @@ def _remember(
     live = {a.digest for a in loaded.content.articles}
     cache.bodies.retain(live)
     if options.use_cache and changed:  # a build that changed nothing has nothing new to remember
-        save_cache(source, cache)
+        save_cache(options.source, cache)
 
 
 # A stage's files: bytes, or, for a file its state says is unchanged, how to

@@ -24,6 +24,12 @@ under the staging name, where it is never mistaken for a spare; whenever in
 doubt, a build starts from a fresh staging folder and links every unchanged
 file from the published site after checking its size and mtime.
 
+The build command does not wait for what only helps the next build: once
+the site is published it forks a *finisher* that saves the cache and links
+a first spare, hands it the output's lock (hand_over) and exits. The next
+build's lock() waits for that finisher, known by the pid it left beside the
+output, and refuses only a real second writer.
+
 No longer checked: published files edited, added or deleted by hand below
 the top folder, where the build does not change them. The spare's link to
 the same inode is kept without a look at the published file, so such edits
@@ -195,15 +201,20 @@ class OutputTree:
         self._held: Mapping[str, Written] = {}
         self._from_spare = False
         self._published_known = False
+        self._copy_plan: tuple[list[list[str]], str] | None = None  # the first spare, to link: (groups, token)
         self._copying: tuple[list[subprocess.Popen[bytes]], str] | None = None  # the first spare being linked
+        # Where a build that handed its lock to a finisher leaves the finisher's pid.
+        self._finisher = self.output.with_name(f".{self.output.name}.finishing")
 
     # -- locking -----------------------------------------------------------
     def lock(self) -> None:
+        """Hold the output's lock, waiting for the finisher a build left (see
+        hand_over), refusing while another build is writing."""
         self.output.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.output.with_name(f".{self.output.name}.lock")
         handle = open(lock_path, "ab")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _take_lock(handle, self._finisher)
         except OSError as exc:
             handle.close()
             if exc.errno in (errno.EAGAIN, errno.EACCES):
@@ -212,6 +223,8 @@ class OutputTree:
                     f"(lock {lock_path}); wait for it to finish"
                 ) from None
             raise
+        with contextlib.suppress(FileNotFoundError):
+            self._finisher.unlink()  # its finisher has exited: the lock was free
         self._lock = handle
 
     def unlock(self) -> None:
@@ -220,6 +233,18 @@ class OutputTree:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+
+    def hand_over(self, pid: int) -> None:
+        """Leave the lock (and the spare still to be linked) to process pid, a
+        forked finisher sharing the lock's open file: it holds the lock until it
+        exits. A later build's lock() waits for it, knowing it by the pid left
+        beside the output."""
+        with contextlib.suppress(OSError):
+            self._finisher.write_bytes(str(pid).encode())
+        if self._lock is not None:
+            self._lock.close()  # not unlocked: the finisher's copy keeps it
+            self._lock = None
+        self._copy_plan = self._copying = None  # the finisher's to link
 
     # -- staging -------------------------------------------------------------
     def begin(self) -> None:
@@ -383,11 +408,12 @@ class OutputTree:
         comes from this build (the first build, or one after a lost cache).
 
         Otherwise the next rebuild would make them (~1 s at 5,000 articles):
-        the first rebuild, the one a desk waits for after setting up. `cp -rlP` links the tree in
-        C while this process saves its cache, one copy per core, each taking
-        a share of the top-level folders; unlock() waits for them and names
-        the result. Until then the token is in no folder, so a kill leaves a
-        spare no build trusts.
+        the first rebuild, the one a desk waits for after setting up. Planned
+        here; start_spare() has `cp -rlP` link the tree in C while the cache
+        is saved (by this process, or by the finisher it is handed to), one
+        copy per core, each taking a share of the top-level folders; unlock()
+        waits for them and names the result. Until then the token is in no
+        folder, so a kill leaves a spare no build trusts.
 
         Not `cp -al`: its --preserve=all copies each folder's owner, times
         and extended attributes, five more system calls a folder (12,280 at
@@ -397,10 +423,19 @@ class OutputTree:
         if not self.first_spare:
             return "", {}
         token = secrets.token_hex(16)
+        self._copy_plan = (_copy_groups(os.listdir(self._output), self.manifest, self.copies), token)
+        return token, dict(self.manifest)
+
+    def start_spare(self) -> None:
+        """Start linking the first spare publish() planned (see _first_spare), if any."""
+        if self._copy_plan is None:
+            return
+        groups, token = self._copy_plan
+        self._copy_plan = None
         copying: list[subprocess.Popen[bytes]] = []
         try:
             os.mkdir(self._staging)
-            for group in _copy_groups(os.listdir(self._output), self.manifest, self.copies):
+            for group in groups:
                 copying.append(
                     subprocess.Popen(
                         ["cp", "-rlP", "-t", self._staging, "--", *(f"{self._output}/{name}" for name in group)],
@@ -413,11 +448,11 @@ class OutputTree:
             for process in copying:
                 process.wait()
             self._remove_later([self.staging])
-            return "", {}
+            return
         self._copying = (copying, token)
-        return token, dict(self.manifest)
 
     def _finish_first_spare(self) -> None:
+        self.start_spare()
         if self._copying is None:
             return
         copying, token = self._copying
@@ -525,6 +560,54 @@ def folder_id(path: str) -> FolderId | None:
     except OSError:
         return None
     return stat.st_dev, stat.st_ino, stat.st_ctime_ns
+
+
+# How long a build waits for the finisher of the one before (it saves a
+# cache and links a spare: seconds, even at 150,000 articles).
+FINISHER_WAIT_SECONDS = 600.0
+
+
+def _take_lock(handle: IO[bytes], finisher: Path) -> None:
+    """flock handle; if a finisher (hand_over) holds it, once it has exited.
+    Raises OSError (EAGAIN) when another build holds it."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES) or not _alive(finisher):
+            raise
+    deadline = time.monotonic() + FINISHER_WAIT_SECONDS
+    while True:
+        time.sleep(0.01)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline or not _alive(finisher):
+                raise
+
+
+def _alive(finisher: Path) -> bool:
+    """Is the process whose pid the file holds running?"""
+    try:
+        pid = int(finisher.read_bytes())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def wait_for_finisher(output: Path) -> None:
+    """Return once no finisher of a build holds output's lock (for callers
+    that read the cache or the spare right after a `banmian build`)."""
+    output = output.resolve()
+    lock_path = output.with_name(f".{output.name}.lock")
+    if not lock_path.exists():
+        return
+    with open(lock_path, "ab") as handle:
+        with contextlib.suppress(OSError):
+            _take_lock(handle, output.with_name(f".{output.name}.finishing"))
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _read_token(folder: Path) -> str:

@@ -64,3 +64,22 @@ def test_new_scaffolds_a_buildable_article(tmp_path: Path) -> None:
     again = run_cli(*args)
     assert again.returncode == 1 and "already exists" in again.stderr
     assert run_cli("build", "--source", str(source), "--output", str(tmp_path / "o")).returncode == 0
+
+
+def test_build_command_returns_before_its_finisher_and_the_next_build_waits_for_it(tmp_path: Path) -> None:
+    from banmian.cache import cache_path
+    from banmian.write import wait_for_finisher
+
+    source = copy_fixture("paper", tmp_path)
+    output = tmp_path / "out"
+    first = run_cli("build", "--source", str(source), "--output", str(output))
+    assert first.returncode == 0, first.stderr
+    # Straight after: the next build is not refused, finds the cache and the
+    # first build's spare, and has nothing to write.
+    (source / "newspaper.toml").write_text((source / "newspaper.toml").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    second = run_cli("build", "--source", str(source), "--output", str(output))
+    assert second.returncode == 0, second.stderr
+    assert " 0 files written" in second.stderr
+    wait_for_finisher(output)
+    assert cache_path(source).is_file()
+    assert (tmp_path / ".out.spare").is_dir() and not list(tmp_path.glob(".out.staging-*"))

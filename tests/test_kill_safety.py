@@ -26,6 +26,7 @@ import pytest
 
 from banmian.links import check_site_links
 from banmian.pipeline import BuildOptions, build
+from banmian.write import wait_for_finisher
 from sitekit import ROOT
 
 pytestmark = pytest.mark.slow
@@ -143,6 +144,9 @@ class Archive:
     def build(self) -> subprocess.CompletedProcess[str]:
         done = self.start()
         out, err = done.communicate(timeout=600)
+        # The build's finisher (cache, first spare) outlives it, in its own
+        # session: the checks look at the folders once it is done.
+        wait_for_finisher(self.output)
         return subprocess.CompletedProcess(done.args, done.returncode, out, err)
 
     def retitle_paper(self, title: str) -> None:

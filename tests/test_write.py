@@ -1,5 +1,9 @@
 import dataclasses
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -7,7 +11,7 @@ import pytest
 
 import banmian.pipeline
 from banmian.pipeline import BuildOptions, build
-from banmian.write import TOKEN_NAME, OutputLocked, OutputTree, TreeState, Written
+from banmian.write import TOKEN_NAME, OutputLocked, OutputTree, TreeState, Written, wait_for_finisher
 from sitekit import copy_fixture
 
 
@@ -116,6 +120,55 @@ def test_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     first.unlock()
     second.lock()
     second.unlock()
+
+
+def test_a_build_waits_for_the_finisher_it_was_handed_the_lock_by(tmp_path: Path) -> None:
+    files = {f"{top}/{n}/index.html": f"{top}{n}".encode() for top in ("zh-hans", "zh-hant") for n in range(3)}
+    tree = OutputTree(tmp_path / "site", {}, copies=2)
+    tree.lock()
+    tree.begin()
+    for path, data in files.items():
+        tree.put(path, data)
+    tree.publish()
+    pid = os.fork()
+    if pid == 0:  # the finisher: slow, so the next build must wait for it
+        status = 1
+        try:
+            time.sleep(0.5)
+            tree.start_spare()
+            tree.unlock()
+            status = 0
+        finally:
+            os._exit(status)
+    tree.hand_over(pid)
+    assert tree._lock is None and tree._copy_plan is None  # this process neither unlocks nor links
+    tree.unlock()  # a no-op here: the lock stays the finisher's
+    started = time.monotonic()
+    second = OutputTree(tmp_path / "site", {})
+    second.lock()  # not refused: it waits
+    waited = time.monotonic() - started
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert waited > 0.2
+    # The finisher had linked and named the whole spare before the lock was free.
+    spare = tmp_path / ".site.spare"
+    assert folder_tree(spare) == {TOKEN_NAME: tree.state.spare_token.encode(), **folder_tree(tmp_path / "site")}  # type: ignore[union-attr]
+    assert not (tmp_path / ".site.finishing").exists()  # cleared with the lock taken
+    second.unlock()
+
+
+def test_a_dead_finisher_does_not_make_a_second_writer_wait(tmp_path: Path) -> None:
+    first = OutputTree(tmp_path / "site", {})
+    first.lock()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / ".site.finishing").write_bytes(str(dead.pid).encode())
+    started = time.monotonic()
+    with pytest.raises(OutputLocked, match="another build is writing"):
+        OutputTree(tmp_path / "site", {}).lock()
+    assert time.monotonic() - started < 1
+    first.unlock()
+    wait_for_finisher(tmp_path / "site")  # nothing holds it: returns at once
 
 
 def test_stale_staging_of_a_killed_build_is_cleared(tmp_path: Path) -> None:
