@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import hashlib
 import os
+import select
 import sys
 import time
 import zoneinfo
@@ -681,25 +682,48 @@ def _finish_elsewhere(finish: Callable[[], None], tree: OutputTree) -> bool:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        pid = os.fork()
+        parent_gone, parent_alive = os.pipe()
     except OSError:
         return False
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(parent_gone)
+        os.close(parent_alive)
+        return False
     if pid == 0:  # pragma: no cover - the finisher's coverage is not collected
-        _finisher(finish)
+        os.close(parent_alive)
+        _finisher(finish, parent_gone)
+    os.close(parent_gone)
+    # parent_alive stays open: the finisher reads end-of-file once this process has exited.
     tree.hand_over(pid)
     return True
 
 
-def _finisher(finish: Callable[[], None]) -> NoReturn:  # pragma: no cover
+# How long a finisher waits for the build that forked it to exit (it is about to).
+PARENT_EXIT_WAIT_SECONDS = 10.0
+
+
+def _finisher(finish: Callable[[], None], parent_gone: int) -> NoReturn:  # pragma: no cover
     """The finisher's whole life: its own session (a ^C meant for a later
     command is not for it) and no terminal or pipe of its parent's (a caller
-    reading the build's output to its end must not wait for it)."""
+    reading the build's output to its end must not wait for it).
+
+    It starts once its parent has exited: the kernel closes the parent's
+    descriptors after releasing its memory, so the pages they shared are the
+    finisher's alone by then, and pickling the cache (which touches every
+    object's reference count) writes to them in place instead of copying
+    them while the parent still holds the originals: +200 MiB of the tree's
+    peak at 10,000 articles.
+    """
     status = 1
     try:
         os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
+        select.select([parent_gone], [], [], PARENT_EXIT_WAIT_SECONDS)
+        os.close(parent_gone)
         finish()
         status = 0
     finally:
