@@ -106,13 +106,15 @@ def run() -> None:
     from . import keep_bytecode
 
     keep_bytecode()  # before the pipeline's modules are imported
-    code = main()
+    code = main(exiting=True)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
+    """exiting: the process exits right after (the `banmian` command), so a
+    build may leave its cache to a finisher (BuildOptions.detach)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     # `python build.py` and `python build.py --source X` mean build.
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
@@ -120,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(args_list)
     try:
         if args.command == "build":
-            return run_build(args)
+            return run_build(args, detach=exiting)
         if args.command == "serve":
             from .serve import run_serve
 
@@ -179,7 +181,7 @@ class ProgressBar:
             self.stream.flush()
 
 
-def run_build(args: argparse.Namespace) -> int:
+def run_build(args: argparse.Namespace, detach: bool = False) -> int:
     # No cycle collection in a one-shot build (its workers inherit that): a
     # build makes almost no garbage cycles, its peak memory is the same
     # without it, and the passes over its growing heap cost ~0.8 s of CPU
@@ -187,13 +189,13 @@ def run_build(args: argparse.Namespace) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _run_build(args)
+        return _run_build(args, detach)
     finally:
         if collecting:
             gc.enable()
 
 
-def _run_build(args: argparse.Namespace) -> int:
+def _run_build(args: argparse.Namespace, detach: bool) -> int:
     source = args.source.resolve()
     output = (args.output or args.source / "site").resolve()
     started = time.perf_counter()
@@ -223,7 +225,7 @@ def _run_build(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         jobs=args.jobs,
         use_cache=not args.no_cache,
-        detach=True,  # this process exits next: the cache is saved after it
+        detach=detach,
     )
     bar = ProgressBar(sys.stderr, enabled=sys.stderr.isatty() and not args.quiet)
     try:

@@ -42,7 +42,7 @@ from .search import adopt_tables, search_files, tables_elsewhere as search_table
 from .sitemap import sitemap_files
 from .slugs import load_tables, slugify_all
 from .walk import THEME_ROOT
-from .write import FolderId, OutputLocked, OutputTree, Written
+from .write import FolderId, OutputLocked, OutputTree, Written, wait_for_finisher
 
 # Below this many pages a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 400
@@ -516,6 +516,9 @@ def build(
     jobs = options.jobs or default_jobs()
     # A spare tree is worth making only for a cache that will remember it.
     remembered = cache is not None or options.use_cache
+    # The cache a finisher of the last build is still saving (and the spare it
+    # is linking) are read only once it is done.
+    wait_for_finisher(options.output)
     if cache is None:
         cache = load_cache(source) if options.use_cache else BuildCache()
     theme = _theme(source, source / CACHE_DIR / "templates" if options.use_cache else None)

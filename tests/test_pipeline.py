@@ -77,3 +77,27 @@ def test_one_process_takes_the_chunks_in_order(monkeypatch: pytest.MonkeyPatch) 
     assert [number for number, _ in results] == [0, 1, 2]
     assert [written for _, (_, written, _) in results] == [2, 1, 3]
     assert shown == [1, 2, 3]
+
+
+def test_a_build_waits_for_the_last_builds_finisher_before_reading_its_cache(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from sitekit import copy_fixture, tree_bytes
+
+    source = copy_fixture("paper", tmp_path)
+    output = tmp_path / "out"
+    # The finisher starts once this (pytest's) process exits, or after this long.
+    monkeypatch.setattr(pipeline, "PARENT_EXIT_WAIT_SECONDS", 1.0)
+    pipeline.build(pipeline.BuildOptions(source=source, output=output, jobs=1, detach=True))
+    finisher = int((tmp_path / ".out.finishing").read_bytes())
+    os.kill(finisher, 0)  # still at work: it has not even begun saving the cache
+    article = next((source / "content").rglob("*.md"))
+    article.write_text(article.read_text(encoding="utf-8") + "\n补记一句。\n", encoding="utf-8")
+    # Reading the cache now would read the body store the finisher replaces.
+    second = pipeline.build(pipeline.BuildOptions(source=source, output=output, jobs=1))
+    _, status = os.waitpid(finisher, 0)  # it has let go of the lock: it is done
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert 0 < second.written < 40  # incremental: the finisher's cache and spare were there
+    cold = pipeline.build(pipeline.BuildOptions(source=source, output=Path(tmp_path / "cold"), jobs=1, use_cache=False))
+    assert cold.written > second.written
+    assert tree_bytes(output) == tree_bytes(tmp_path / "cold")
