@@ -132,3 +132,35 @@ def test_compiled_templates_of_another_banmian_are_not_used(tmp_path: Path) -> N
     (compiled / "0123456789abcdef-other.cache").write_bytes(b"not a template")
     assert Theme([templates], compiled).env.get_template("t.html").render(v="<") == "&lt;"
     assert sorted(p.name for p in compiled.iterdir()) == mine
+
+
+class _Mapping(dict):  # type: ignore[type-arg]
+    """A dict subclass: Jinja's own path, attributes first."""
+
+    label = "attribute"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ d.title }}|{{ d.missing is defined }}|{{ d.missing }}",
+        "{{ d.items() | list | length }}|{{ d.get('title') }}|{{ d.keys | string | truncate(17, end='') }}",
+        "{{ d['items'] }}|{{ d.items is callable }}",
+        "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}",
+        "{{ s.label }}|{{ s.title }}|{{ s.missing is defined }}",
+        "{{ o.title }}|{{ o.upper() }}|{{ n.real }}|{{ n.missing is defined }}",
+    ],
+)
+def test_attributes_and_keys_are_found_as_jinja_finds_them(source: str) -> None:
+    import jinja2
+
+    theme = Theme([Path(__file__).resolve().parent.parent / "templates"])
+    values = {"d": {"title": "标题", "items": "键"}, "s": _Mapping(title="子", label="键"), "o": "abc", "n": 3}
+
+    def outcome(env: jinja2.Environment) -> tuple[str, str]:
+        try:
+            return "page", env.from_string(source).render(values)
+        except jinja2.UndefinedError as error:  # a missing key printed: the same error, the same words
+            return "error", str(error)
+
+    assert outcome(theme.env) == outcome(jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined))
