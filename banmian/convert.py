@@ -81,10 +81,17 @@ class Converter:
 
     def load(self) -> None:
         """Load OpenCC's dictionaries now: before forking workers, which then
-        share them instead of each reading its own (~0.1 s and ~40 MB)."""
+        share them instead of each reading its own (~0.1 s and ~30 MB).
+
+        With a shipped plan the whole config converts only the rare lines
+        its second step cannot (林国梁): loaded when one comes, not here
+        (0.06 s and 17 MiB less before the workers start)."""
         if self.config is not None:
             steps = two_steps(self.config)
-            for name in (steps.whole, steps.first, steps.second) if steps is not None else (self.config,):
+            if steps is None:
+                opencc_for(self.config)
+                return
+            for name in (steps.first, steps.second) if shipped_plan(self.config) else (steps.whole, steps.first, steps.second):
                 opencc_for(name)
 
     def many(self, texts: Iterable[str]) -> dict[str, str]:
