@@ -614,7 +614,7 @@ def build(
         except BaseException:
             tree.unlock()
             raise
-        finish = partial(_finish, options, cache, loaded, tree, theme.fingerprint, known_sources, checked)
+        finish = partial(_finish, tree, partial(_remember, options, cache, loaded, tree, theme.fingerprint, known_sources, checked))
         if not (options.detach and _finish_elsewhere(finish, tree)):
             finish()
         watch.lap("cache")
@@ -652,19 +652,11 @@ def _record_urls(options: BuildOptions, loaded: Loaded, urls_plan: published_url
             )
 
 
-def _finish(
-    options: BuildOptions,
-    cache: BuildCache,
-    loaded: Loaded,
-    tree: OutputTree,
-    theme_fingerprint: str,
-    known_sources: set[str],
-    theme_checked: bool,
-) -> None:
-    """After publishing: the build cache, while a first build's spare is linked; then the lock is let go."""
+def _finish(tree: OutputTree, remember: Callable[[], None]) -> None:
+    """After publishing: remember() (the build cache) while a first build's spare is linked; then the lock is let go."""
     try:
         tree.start_spare()
-        _remember(options, cache, loaded, tree, theme_fingerprint, known_sources, theme_checked)
+        remember()
     finally:
         tree.unlock()
 
