@@ -204,14 +204,14 @@ class OutputTree:
         self._copy_plan: tuple[list[list[str]], str] | None = None  # the first spare, to link: (groups, token)
         self._copying: tuple[list[subprocess.Popen[bytes]], str] | None = None  # the first spare being linked
         # Where a build that handed its lock to a finisher leaves the finisher's pid.
-        self._finisher = self.output.with_name(f".{self.output.name}.finishing")
+        self._finisher = _beside(self.output, "finishing")
 
     # -- locking -----------------------------------------------------------
     def lock(self) -> None:
         """Hold the output's lock, waiting for the finisher a build left (see
         hand_over), refusing while another build is writing."""
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.output.with_name(f".{self.output.name}.lock")
+        lock_path = _beside(self.output, "lock")
         handle = open(lock_path, "ab")
         try:
             _take_lock(handle, self._finisher)
@@ -570,21 +570,15 @@ FINISHER_WAIT_SECONDS = 600.0
 def _take_lock(handle: IO[bytes], finisher: Path) -> None:
     """flock handle; if a finisher (hand_over) holds it, once it has exited.
     Raises OSError (EAGAIN) when another build holds it."""
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    except OSError as exc:
-        if exc.errno not in (errno.EAGAIN, errno.EACCES) or not _alive(finisher):
-            raise
     deadline = time.monotonic() + FINISHER_WAIT_SECONDS
     while True:
-        time.sleep(0.01)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline or not _alive(finisher):
+            if exc.errno not in (errno.EAGAIN, errno.EACCES) or not _alive(finisher) or time.monotonic() > deadline:
                 raise
+        time.sleep(0.01)
 
 
 def _alive(finisher: Path) -> bool:
@@ -601,13 +595,18 @@ def wait_for_finisher(output: Path) -> None:
     """Return once no finisher of a build holds output's lock (for callers
     that read the cache or the spare right after a `banmian build`)."""
     output = output.resolve()
-    lock_path = output.with_name(f".{output.name}.lock")
+    lock_path = _beside(output, "lock")
     if not lock_path.exists():
         return
     with open(lock_path, "ab") as handle:
         with contextlib.suppress(OSError):
-            _take_lock(handle, output.with_name(f".{output.name}.finishing"))
+            _take_lock(handle, _beside(output, "finishing"))
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _beside(output: Path, what: str) -> Path:
+    """The output's lock file ("lock") or its finisher's pid file ("finishing")."""
+    return output.with_name(f".{output.name}.{what}")
 
 
 def _read_token(folder: Path) -> str:
