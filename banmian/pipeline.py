@@ -617,6 +617,8 @@ def build(
         finish = partial(_finish, tree, partial(_remember, options, cache, loaded, tree, theme.fingerprint, known_sources, checked))
         if not (options.detach and _finish_elsewhere(finish, tree)):
             finish()
+        if options.detach:
+            _LEFT_TO_EXIT.append((cache, loaded, renderer, tree))
         watch.lap("cache")
         return BuildResult(
             articles=len(site.articles),
@@ -693,6 +695,12 @@ def _finish_elsewhere(finish: Callable[[], None], tree: OutputTree) -> bool:
     # parent_alive stays open: the finisher reads end-of-file once this process has exited.
     tree.hand_over(pid)
     return True
+
+
+# What a build in a process about to exit (BuildOptions.detach) leaves for
+# the exit to drop: freeing a 10,000-article build's objects one by one as
+# build() returns took 0.12 s of a 1.2 s one-article rebuild.
+_LEFT_TO_EXIT: list[object] = []
 
 
 # How long a finisher waits for the build that forked it to exit (it is about to).
