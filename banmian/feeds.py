@@ -25,8 +25,9 @@ from typing import Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote, urljoin, urlsplit
 
 from .convert import Converter
+from .fingerprint import fingerprint, text_digest
 from .model import Article, Body, Edition, Issue, Link, Site
-from .render import fingerprint, summary_of
+from .render import summary_of
 from .resolve import section_url
 
 GENERATOR = "banmian"
@@ -383,7 +384,7 @@ class _Serialized:
     def __call__(self, form: str, entry: Entry, depth: int) -> _Node:
         digest = self.digests.get(id(entry))
         if digest is None:  # one entry serves the main feed and a section's
-            digest = self.digests[id(entry)] = hashlib.blake2b(repr(entry).encode("utf-8"), digest_size=16).hexdigest()
+            digest = self.digests[id(entry)] = text_digest(repr(entry))
             self.entries.append(entry)  # keeps id(entry) unique while remembered
         key = ("xml", form, digest)
         text = self.used.get(key) or self.memo.get(key)

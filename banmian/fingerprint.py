@@ -19,3 +19,9 @@ def fingerprint(*parts: object) -> str:
             h.update(b"r" + repr(part).encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+def text_digest(text: str) -> str:
+    """Digest of one string: for the many small ones, fingerprint() without
+    its marshalling (a third of the time)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()

@@ -35,7 +35,7 @@ from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
 from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, ContentEntry, load_content
-from .model import Article, ArticleSource, Body, Issue, Newspaper, Site, with_body
+from .model import Article, ArticleSource, Body, Newspaper, Site, with_body
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
 from .resolve import Reuse, resolve, slug_inputs
 from .search import adopt_tables, search_files, tables_elsewhere as search_tables_elsewhere
@@ -789,14 +789,14 @@ def extra_stages(
     built_at = dt.datetime.combine(site.latest.date, dt.time(0, 0), zone)
     # What the calendar and the sitemap are made of: the structure of the
     # archive and each article's front matter, not its body, so that a
-    # correction to a story's text does not rewrite them. The index reads
-    # every article's file (title, body, front matter), its URL and its
-    # page's name. Both are digested an issue at a time, and an issue that is
-    # the very object it was in serve's last build (resolve.Reuse) is not
-    # digested again.
-    parts = _issue_parts(site, cache.live)
-    listing_fp = fingerprint(renderer.build_fp, moved, [part[1] for part in parts])
-    search_fp = fingerprint(renderer.build_fp, [part[2] for part in parts])
+    # correction to a story's text does not rewrite them. That is each
+    # issue's fingerprint (render.issue_fingerprint). The index reads every
+    # article's file (title, body, front matter), its URL and its page's
+    # name: all in its page's fingerprint. Both are the renderer's, made once
+    # for the pages (and kept by serve for an issue that is the very object
+    # it was in its last build, resolve.Reuse).
+    listing_fp = fingerprint(renderer.build_fp, moved, renderer.issue_fingerprints())
+    search_fp = fingerprint(renderer.build_fp, [fp for issue in site.issues for _, _, fp in renderer.issue_documents(issue)])
     yield "issues.json", listing_fp, lambda: [
         ("issues.json", issues_json(site, moved)),
         ("robots.txt", robots_txt(site.paper)),
@@ -815,27 +815,6 @@ def extra_stages(
         return search_files(site, bodies, renderer.converters, state, jobs=jobs, unchanged=unchanged, published=output)
 
     yield "search", search_fp, search, unchanged
-
-
-def _issue_parts(site: Site, live: dict[str, Any]) -> list[tuple[Issue, str, str]]:
-    """(issue, digest of its listing, digest of what the index reads of it), for every issue."""
-    before: dict[str, tuple[Issue, str, str]] = live.get("issue_parts", {})
-    parts = []
-    for issue in site.issues:
-        kept = before.get(issue.key)
-        if kept is None or kept[0] is not issue:
-            listing = (issue.key, issue.number, [
-                (p.key, p.name, p.editor, [
-                    (a.key, a.src.title, a.src.kicker, a.src.subtitle, a.src.reporters, a.src.column)
-                    for a in p.articles
-                ])
-                for p in issue.pages
-            ])
-            indexed = ([(a.key, a.src.digest, a.src.file) for a in issue.articles], [(p.key, p.name) for p in issue.pages])
-            kept = (issue, fingerprint(listing), fingerprint(indexed))
-        parts.append(kept)
-    live["issue_parts"] = {part[0].key: part for part in parts}
-    return parts
 
 
 def _template_problem(exc: jinja2.TemplateError) -> Problem:

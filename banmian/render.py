@@ -22,7 +22,7 @@ import markupsafe
 
 from . import code_digest
 from .convert import Converter
-from .fingerprint import fingerprint
+from .fingerprint import fingerprint, text_digest
 from .model import Article, Body, Edition, Issue, Page, Site, chinese_date
 
 SUMMARY_LENGTH = 110
@@ -336,17 +336,7 @@ class Renderer:
         # The search page offers the archive's pages and date range as filters.
         search_fp = fingerprint(site_fp, self._search_filters(), self.issues[0].key, latest.key)
         # Each document's fingerprint is the same in every edition: made once.
-        documents = []
-        for issue in self.issues:
-            mine = self._by_issue[issue.key][4]  # filled once per issue object
-            if not mine:
-                issue_fp = fingerprint(self.build_fp, self._issue_fps[issue.key])
-                mine.append(("issue", issue.key, issue_fp))
-                for page in issue.pages:
-                    mine.append(("page", page.key, fingerprint(issue_fp, self._page_bodies([page]))))
-                    for article in page.articles:
-                        mine.append(("article", article.key, fingerprint(issue_fp, article.src.digest, article.src.file)))
-            documents.extend(mine)
+        documents = [document for issue in self.issues for document in self.issue_documents(issue)]
         for edition in self.paper.editions:
             ed = edition.code
             base = edition.path
@@ -360,6 +350,29 @@ class Renderer:
         default = self.paper.default_edition
         yield Job("index.html", fingerprint(self.build_fp, "root", self._issue_fps[latest.key], self._page_bodies(latest.pages)), "root", default, latest.key)
         yield Job("404.html", fingerprint(site_fp, "404", latest.key), "404", default, "")
+
+    def issue_documents(self, issue: Issue) -> list[tuple[str, str, str]]:
+        """(kind, key, fingerprint) of the issue's own pages, its articles' and its own.
+
+        Made once per issue object (serve keeps them between builds). An
+        article's is the plain digest of its issue's and its file's, not
+        fingerprint()'s marshalling: a build lists every article's, 10,000
+        of them, even to render two pages.
+        """
+        mine = self._by_issue[issue.key][4]
+        if not mine:
+            issue_fp = fingerprint(self.build_fp, self._issue_fps[issue.key])
+            mine.append(("issue", issue.key, issue_fp))
+            for page in issue.pages:
+                mine.append(("page", page.key, fingerprint(issue_fp, self._page_bodies([page]))))
+                for article in page.articles:
+                    src = article.src
+                    mine.append(("article", article.key, text_digest(f"{issue_fp}\0{src.digest}\0{src.file}")))
+        return mine
+
+    def issue_fingerprints(self) -> list[str]:
+        """Each issue's fingerprint (issue_fingerprint: titles, pages, neighbours; not bodies), in order."""
+        return [self._issue_fps[issue.key] for issue in self.issues]
 
     def _search_filters(self) -> list[tuple[str, str]]:
         return sorted({(p.code, p.name) for i in self.issues for p in i.pages})
