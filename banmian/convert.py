@@ -15,7 +15,8 @@ from itertools import compress
 from operator import not_
 from typing import Callable, Iterable, Sequence
 
-from .opencc_steps import opencc_for, shipped_plan, two_steps
+from .opencc_loaded import converter_for, opencc_for
+from .opencc_steps import dictionaries, shipped_plan, two_steps
 
 # Elements whose content is never text for a reader to read in another script.
 SKIP_ELEMENTS = frozenset({"script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math"})
@@ -77,21 +78,17 @@ class Converter:
             if steps is not None:
                 return steps.convert(text)
         # Loaded on first use: a rebuild that converts nothing never pays for it.
-        return opencc_for(self.config).convert(text)
+        return converter_for(self.config).convert(text)
 
     def load(self) -> None:
-        """Load OpenCC's dictionaries now: before forking workers, which then
-        share them instead of each reading its own (~0.1 s and ~30 MB).
+        """Load OpenCC's dictionaries here, now: before forking workers, which
+        then share them instead of each reading its own (~0.1 s and ~30 MB).
 
         With a shipped plan the whole config converts only the rare lines
         its second step cannot (林国梁): loaded when one comes, not here
         (0.06 s and 17 MiB less before the workers start)."""
         if self.config is not None:
-            steps = two_steps(self.config)
-            if steps is None:
-                opencc_for(self.config)
-                return
-            for name in (steps.first, steps.second) if shipped_plan(self.config) else (steps.whole, steps.first, steps.second):
+            for name in dictionaries(self.config):
                 opencc_for(name)
 
     def many(self, texts: Iterable[str]) -> dict[str, str]:

@@ -26,6 +26,7 @@ import signal
 import struct
 import threading
 from contextlib import suppress
+from functools import partial
 from dataclasses import dataclass
 from typing import Any, Callable, NoReturn, Sequence
 
@@ -59,26 +60,8 @@ class Elsewhere:
     @classmethod
     def start(cls, work: Work) -> "Elsewhere | None":
         """A helper at work, or None when the system cannot fork one."""
-        if not hasattr(os, "fork"):
-            return None
-        pipes: list[int] = []
-        try:
-            question_in, question_out = os.pipe()
-            pipes += question_in, question_out
-            results_in, results_out = os.pipe()
-            pipes += results_in, results_out
-            pid = os.fork()
-        except OSError:  # out of processes or descriptors: the build does it all
-            for fd in pipes:
-                os.close(fd)
-            return None
-        if pid == 0:  # pragma: no cover - the helper's coverage is not collected
-            os.close(question_out)
-            os.close(results_in)
-            _helper(work, question_in, results_out)
-        os.close(question_in)
-        os.close(results_out)
-        return cls(pid, question_out, results_in)
+        started = fork_helper(partial(_helper, work))
+        return None if started is None else cls(*started)
 
     def ask(self, question: object) -> None:
         """Send the question; from a thread, since the helper reads it only
@@ -114,7 +97,7 @@ class Elsewhere:
         fd = self._results
         if fd is None:
             return None
-        data = _read_frame(fd)
+        data = read_frame(fd)
         if data is not None:
             with suppress(Exception):  # a pickle the helper could not finish: nothing came
                 return pickle.loads(data)
@@ -139,6 +122,32 @@ class Elsewhere:
             os.waitpid(pid, 0)
 
 
+def fork_helper(life: Callable[[int, int], NoReturn]) -> tuple[int, int, int] | None:
+    """(pid, write end to it, read end from it) of a forked process living
+    life(its read end, its write end); None when the system cannot fork one
+    (out of processes or descriptors: the caller does the work itself)."""
+    if not hasattr(os, "fork"):
+        return None
+    pipes: list[int] = []
+    try:
+        to_in, to_out = os.pipe()
+        pipes += to_in, to_out
+        from_in, from_out = os.pipe()
+        pipes += from_in, from_out
+        pid = os.fork()
+    except OSError:
+        for fd in pipes:
+            os.close(fd)
+        return None
+    if pid == 0:  # pragma: no cover - the helper's coverage is not collected
+        os.close(to_out)
+        os.close(from_in)
+        life(to_in, from_out)
+    os.close(to_in)
+    os.close(from_out)
+    return pid, to_out, from_in
+
+
 def _helper(work: Work, question_fd: int, results_fd: int) -> NoReturn:  # pragma: no cover
     """The helper's whole life; it never returns, nor runs the parent's exit handlers."""
     status = 1
@@ -146,18 +155,18 @@ def _helper(work: Work, question_fd: int, results_fd: int) -> NoReturn:  # pragm
         for step in work.prepare:
             step()
         question = pickle.loads(_read_all(question_fd))
-        _write_frame(results_fd, pickle.dumps(work.answer(question), pickle.HIGHEST_PROTOCOL))
+        write_frame(results_fd, pickle.dumps(work.answer(question), pickle.HIGHEST_PROTOCOL))
         if work.later is not None:
             for step in work.steps:
                 step()
-            _write_frame(results_fd, pickle.dumps(work.later(question), pickle.HIGHEST_PROTOCOL))
+            write_frame(results_fd, pickle.dumps(work.later(question), pickle.HIGHEST_PROTOCOL))
         status = 0
     finally:
         os._exit(status)
 
 
-def _read_frame(fd: int) -> bytes | None:
-    """One result as _write_frame sent it; None if the pipe ends first."""
+def read_frame(fd: int) -> bytes | None:
+    """One message as write_frame sent it; None if the pipe ends first."""
     head = _read_exactly(fd, _LENGTH.size)
     return None if head is None else _read_exactly(fd, _LENGTH.unpack(head)[0])
 
@@ -173,7 +182,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _write_frame(fd: int, data: bytes) -> None:
+def write_frame(fd: int, data: bytes) -> None:
     _write_all(fd, _LENGTH.pack(len(data)) + data)
 
 

@@ -35,6 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .opencc_loaded import converter_for, opencc_for
+
 # Lines and the batch separator (a private-use character) are in no
 # dictionary entry: no step can match across them, so a text converts the
 # same whole or cut there, and a line can go its own way.
@@ -68,15 +70,15 @@ class TwoSteps:
 
     def convert(self, text: str) -> str:
         """text converted as the whole config would."""
-        middle = opencc_for(self.first).convert(text)
-        result = opencc_for(self.second).convert(middle)
+        middle = converter_for(self.first).convert(text)
+        result = converter_for(self.second).convert(middle)
         if not self._differs(middle):
             return result
         # Rare (a name such as 林国梁): those lines go the whole way.
         pieces, middles, results = PIECE.split(text), PIECE.split(middle), PIECE.split(result)
         if not len(pieces) == len(middles) == len(results):
-            return opencc_for(self.whole).convert(text)
-        whole = opencc_for(self.whole)
+            return converter_for(self.whole).convert(text)
+        whole = converter_for(self.whole)
         for index in range(0, len(pieces), 2):
             if self._differs(middles[index]):
                 results[index] = whole.convert(pieces[index])
@@ -183,13 +185,15 @@ def ship_plans(path: Path = SHIPPED_PLANS) -> None:
     path.write_text(json.dumps({"key": package_key(), "plans": plans}, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
-def opencc_for(config: str):  # type: ignore[no-untyped-def]
-    """The OpenCC converter of a config name, made once per process (OpenCC
-    shares the dictionaries of its converters: s2t after s2tw costs ~5 ms)."""
-    import opencc
-
-    return opencc.OpenCC(f"{config}.json")
+def dictionaries(config: str) -> tuple[str, ...]:
+    """The configs config's texts go through, to load before they come: with a
+    shipped plan its two steps (the whole config only for the rare lines its
+    second step cannot take, 林国梁, loaded when one comes), else the whole
+    config and, when a plan is derived, its steps."""
+    steps = two_steps(config)
+    if steps is None:
+        return (config,)
+    return (steps.first, steps.second) if shipped_plan(config) else (steps.whole, steps.first, steps.second)
 
 
 def package_files() -> tuple[Path, Path]:

@@ -12,6 +12,7 @@ import pytest
 import banmian.cache
 import banmian.elsewhere
 import banmian.load
+import banmian.opencc_loaded
 import banmian.pipeline
 import banmian.write
 from banmian.pipeline import BuildOptions, build
@@ -168,6 +169,27 @@ def test_a_failed_helper_leaves_the_work_to_the_build(tmp_path: Path, monkeypatc
     build(BuildOptions(source=source, output=tmp_path / "one", jobs=2), articles=entries)
     build(BuildOptions(source=source, output=tmp_path / "two", jobs=1, use_cache=False))
     assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
+
+
+def test_a_rebuild_converts_its_pages_with_the_dictionaries_a_helper_loaded(
+    paper: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, output = paper
+    here: set[str] = set()  # this process has loaded no OpenCC yet (as a new build command)
+    monkeypatch.setattr(banmian.opencc_loaded, "_loaded_here", here)
+    banmian.opencc_loaded.opencc_for.cache_clear()
+    helpers = []
+    start = banmian.opencc_loaded._Helper.start
+    monkeypatch.setattr(banmian.opencc_loaded._Helper, "start", lambda preload: helpers.append(start(preload)) or helpers[-1])
+    path = source / ARTICLE
+    path.write_text(path.read_text(encoding="utf-8").replace("第二天的正文", "第二天改写的正文"), encoding="utf-8")
+    run(source, output, jobs=2)
+    assert "第二天改寫的正文" in (output / ARTICLE_PAGE).read_text(encoding="utf-8")
+    assert len(helpers) == 1 and here == set()  # converted by the helper, not loaded here
+    with pytest.raises(ProcessLookupError):
+        os.kill(helpers[0].pid, 0)  # and it is gone
+    banmian.opencc_loaded.opencc_for.cache_clear()
+    same_as_cold(source, output, tmp_path)
 
 
 def test_cached_record_without_its_rendered_body_is_parsed_again(paper: tuple[Path, Path]) -> None:

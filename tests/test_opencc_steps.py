@@ -82,7 +82,7 @@ def test_a_line_with_a_variant_entry_goes_the_whole_way(monkeypatch: pytest.Monk
             whole.append(piece)
             return real.convert(piece)
 
-    monkeypatch.setattr(opencc_steps, "opencc_for", lambda name: Spy() if name == "s2tw" else opencc_for(name))
+    monkeypatch.setattr(opencc_steps, "converter_for", lambda name: Spy() if name == "s2tw" else opencc_for(name))
     assert plan.convert(text) == real.convert(text) == "林國樑說，為群眾著想\n頭髮\ue000純喫茶\n發展"
     assert whole == ["林国梁说，为群众着想", "纯吃茶"]  # only the lines holding an entry
 
