@@ -613,12 +613,13 @@ def _build(
                         # output its state was last published to.
                         # (The same set object: make() fills it as it goes.)
                         trusted = unchanged if unchanged is not None and published_by.get(stage) == output_key else set()
-                        paths = []
-                        for name, data in make():
-                            if not (name in trusted and tree.keep(name, stage_fp)):
+                        made = list(make())  # fills trusted as it goes
+                        keep = [name for name, _ in made if name in trusted]
+                        lost = {keep[index] for index in tree.keep_many(keep, stage_fp)}
+                        for name, data in made:
+                            if name not in trusted or name in lost:
                                 tree.put(name, data if isinstance(data, bytes) else data(), stage_fp)
-                            paths.append(name)
-                        stage_files[stage] = (stage_fp, paths)
+                        stage_files[stage] = (stage_fp, [name for name, _ in made])
                     watch.lap(stage)
 
             try:

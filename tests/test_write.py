@@ -90,6 +90,27 @@ def test_reuse_many_answers_as_reuse_does_one_by_one(tmp_path: Path) -> None:
     assert answers[1][0] == [1, 2, 3, 4] and answers[1][2] == 2
 
 
+def test_keep_many_keeps_published_files_under_a_new_fingerprint(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    files = {f"s{n}.json": f"shard {n}".encode() for n in range(4)}
+    first = publish(output, files, fingerprints={path: "stage1" for path in files})
+    stamps = {path: (output / path).stat().st_mtime_ns for path in files}
+    (output / "s2.json").write_bytes(b"edited by hand!")  # not trusted: made again
+    tree = OutputTree(output, first.manifest)
+    tree.lock()
+    tree.begin()
+    asked = ["s0.json", "new.json", "s1.json", "s2.json", "s3.json"]
+    assert tree.keep_many(asked, "stage2") == [1, 3]
+    assert tree.unchanged == 3
+    assert {path: entry.fingerprint for path, entry in tree.manifest.items()} == dict.fromkeys(["s0.json", "s1.json", "s3.json"], "stage2")
+    for path in ("new.json", "s2.json"):
+        tree.put(path, files.get(path, b"new"), "stage2")
+    tree.publish()
+    tree.unlock()
+    assert all((output / path).stat().st_mtime_ns == stamps[path] for path in ("s0.json", "s1.json", "s3.json"))
+    assert (output / "s2.json").read_bytes() == b"shard 2"
+
+
 def test_hand_edited_published_file_is_not_trusted(tmp_path: Path) -> None:
     output = tmp_path / "site"
     first = publish(output, {"a.html": b"rendered"}, fingerprints={"a.html": "fp1"})
