@@ -312,6 +312,11 @@ def build(ws: Workspace, tool: str, phase: str, *, cold: bool, cached: bool = Fa
     if cold:
         spec.clean(ws)
     log = ws.out_root / "logs" / f"{tool}-{phase.replace(' ', '-')}{label}.log"
+    # The kernel writes a build's files out 30 s later (vm.dirty_expire), in
+    # the middle of whichever build runs then: its flusher threads took CPU
+    # from that one, and more from a tool using both cores than from one
+    # leaving a core idle. Each build starts with nothing left to write.
+    os.sync()
     begun = time.time()
     measured = measure(tool, phase, spec.command(ws, cached), cwd=spec.site(ws.corpus), log=log,
                        sample=sample)
