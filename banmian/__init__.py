@@ -50,13 +50,15 @@ def keep_bytecode() -> None:
     Under PYTHONDONTWRITEBYTECODE (common in containers) Python compiles
     banmian's modules from source at each start: about a tenth of a second
     of every small rebuild. Their bytecode then goes to the user's cache
-    folder, not beside the sources, which is what that setting protects.
+    folder, not beside the sources, which is what that setting protects;
+    every other module's is left to Python (banmian.bytecode).
     """
     import os
     import sys
 
     if not sys.dont_write_bytecode or sys.pycache_prefix is not None:
         return
+    from .bytecode import install
+
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    sys.pycache_prefix = os.path.join(base, "banmian", "bytecode")
-    sys.dont_write_bytecode = False
+    install(__name__, os.path.join(base, "banmian", "bytecode"))

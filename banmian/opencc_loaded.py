@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from functools import lru_cache, partial
 from typing import Callable, Iterable, Iterator, NoReturn
 
@@ -70,6 +71,7 @@ class _Helper:
         self.parent = os.getpid()
         self._requests: int | None = requests  # write end
         self._replies: int | None = replies  # read end
+        self._turn = threading.Lock()  # one request and its reply at a time, whichever thread asks
 
     @classmethod
     def start(cls, preload: Callable[[], Iterable[str]]) -> "_Helper | None":
@@ -79,21 +81,24 @@ class _Helper:
 
     def convert(self, config: str, text: str) -> str | None:
         """text converted by the helper; None if it is gone."""
-        if self._requests is None or self._replies is None:
-            return None
-        try:
-            write_frame(self._requests, f"{config}\0{text}".encode("utf-8"))
-            converted = read_frame(self._replies)
-        except OSError:
-            return None
+        with self._turn:
+            if self._requests is None or self._replies is None:
+                return None
+            try:
+                write_frame(self._requests, f"{config}\0{text}".encode("utf-8"))
+                converted = read_frame(self._replies)
+            except OSError:
+                return None
         return None if converted is None else converted.decode("utf-8")
 
     def stop(self) -> None:
         """The helper killed and reaped: it holds nothing the build needs."""
-        for fd in (self._requests, self._replies):
-            if fd is not None:
-                os.close(fd)
-        self._requests = self._replies = None
+        with self._turn:
+            if self._requests is None or self._replies is None:
+                return  # stopped already: its pid may be another process's by now
+            os.close(self._requests)
+            os.close(self._replies)
+            self._requests = self._replies = None
         with contextlib.suppress(OSError):
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):

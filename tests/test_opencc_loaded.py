@@ -80,3 +80,15 @@ def test_a_failed_fork_means_loading_here(nothing_loaded: set[str], monkeypatch:
     with loading_elsewhere(lambda: ["s2t"]):
         assert loaded._helper is None
         assert converter_for("s2t") is opencc_for("s2t")
+
+
+def test_a_helper_is_killed_once_however_often_it_is_stopped(nothing_loaded: set[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    killed: list[int] = []
+    kill = os.kill
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(pid) or kill(pid, sig))
+    with loading_elsewhere(lambda: []):
+        helper = loaded._helper
+        assert helper is not None
+        helper.stop()  # as a failed conversion does; then loading_elsewhere's end stops it again
+    helper.stop()
+    assert killed == [helper.pid]  # a reaped pid may be another process's by then
