@@ -6,6 +6,7 @@ kernel still counts as recent (see RECENTLY_DELETED_S in bench/run.py).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bench import run as br  # noqa: E402
 def stamp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / ".deleted-at"
     monkeypatch.setattr(br, "DELETED_STAMP", path)
+    monkeypatch.setattr(br, "test_run_ended", lambda: 0.0)  # not this very test run
     return path
 
 
@@ -88,3 +90,23 @@ def test_timed_builds_are_not_sampled_and_each_tool_has_one_memory_build(tmp_pat
         "target PASS: cold build ≤ 0.5 × Pelican (2.00 s vs 5.00 s = 0.40 ×)",
         "target PASS: peak memory ≤ 400 MiB at 10,000 (300 MiB)",
     ]
+
+
+def test_a_test_run_just_before_is_waited_out_too(stamp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()
+    monkeypatch.setattr(br, "DELETED_STAMP", stamp)
+    monkeypatch.setattr(br.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(br.getpass, "getuser", lambda: "desk")
+    assert br.test_run_ended() == 0.0  # no test run here
+    root = tmp_path / "pytest-of-desk"
+    (root / "pytest-7" / "test_kill0").mkdir(parents=True)
+    (root / "pytest-current").symlink_to(root / "pytest-7")
+    old = br.time.time() - 1000
+    os.utime(root / "pytest-7", (old, old))
+    os.utime(root, (old, old))
+    made = (root / "pytest-7" / "test_kill0").stat().st_mtime
+    assert br.test_run_ended() == made
+    slept: list[float] = []
+    monkeypatch.setattr(br.time, "sleep", slept.append)
+    br.settle(quiet=True)
+    assert len(slept) == 1 and br.RECENTLY_DELETED_S - 5 < slept[0] <= br.RECENTLY_DELETED_S
