@@ -26,8 +26,8 @@ import signal
 import struct
 import threading
 from contextlib import suppress
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, NoReturn, Sequence
 
 # Each result goes through the pipe as its length, then its pickle: the
