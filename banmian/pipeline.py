@@ -515,10 +515,10 @@ def build(
     # resolved the archive on one core: meanwhile, a helper loads OpenCC's
     # dictionaries on another (0.07 s). Not for a cold build (its workers
     # need them loaded before they fork), nor for serve (loaded once).
-    source = options.source.resolve()
-    rebuild = cache is None and options.use_cache and not options.serving and cache_path(source).exists()
+    options = dataclasses.replace(options, source=options.source.resolve(), output=options.output.resolve())
+    rebuild = cache is None and options.use_cache and not options.serving and cache_path(options.source).exists()
     elsewhere = rebuild and (options.jobs or default_jobs()) > 1
-    with loading_elsewhere(partial(_dictionaries, source)) if elsewhere else contextlib.nullcontext():
+    with loading_elsewhere(partial(_dictionaries, options.source)) if elsewhere else contextlib.nullcontext():
         return _build(options, progress, cache, articles)
 
 
@@ -534,10 +534,10 @@ def _build(
     cache: BuildCache | None,
     articles: Sequence[ContentEntry] | None,
 ) -> BuildResult:
+    """build() with options whose folders are resolved."""
     started = time.perf_counter()
     watch = Stopwatch()
-    source = options.source.resolve()
-    options = dataclasses.replace(options, source=source, output=options.output.resolve())
+    source = options.source
     jobs = options.jobs or default_jobs()
     # A spare tree is worth making only for a cache that will remember it.
     remembered = cache is not None or options.use_cache
