@@ -1,6 +1,8 @@
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import banmian.convert
 from banmian.convert import Converter
 
 HANT = Converter("s2tw", "zh-Hant")
@@ -301,3 +303,20 @@ def test_many_texts_at_once_equal_each_alone(texts: list[str]) -> None:
     assert found == {text: Converter("s2tw", "zh-Hant").text(text) for text in texts}
     # The short ones are remembered: asked again, they are not converted again.
     assert all(converter.memo[text] == found[text] for text in texts if text and len(text) <= 160)
+
+
+def test_memo_is_cleared_when_full_and_remembers_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Most short runs never recur: a memo that kept its first MEMO_SIZE held
+    # 22 MB at 10,000 articles, a tenth of it ever asked again.
+    monkeypatch.setattr(banmian.convert, "MEMO_SIZE", 4)
+    converter = Converter("s2tw", "zh-Hant")
+    batches = [["头发", "发展", "后台"], ["干净", "著名", "了解"], ["里面", "头发"]]
+    for batch in batches:
+        found = converter.many(batch)
+        assert found == {text: Converter("s2tw", "zh-Hant").text(text) for text in batch}
+        assert len(converter.memo) <= 4 + len(batch)
+        assert all(text in converter.memo for text in batch)  # what was just asked is remembered
+    assert "发展" not in converter.memo  # cleared with the first batches
+    for text in ["早", "晚", "头发", "面"]:
+        assert converter.remembered(text) == Converter("s2tw", "zh-Hant").text(text)
+        assert len(converter.memo) <= 5 and converter.memo[text] == converter.remembered(text)
