@@ -166,6 +166,7 @@ def load_site(
             raise ContentError(problems)
         if meanwhile is not None:
             meanwhile(published)
+            content = content.bodies_left_out(cache.bodies)
         if elsewhere is not None:
             # While the helper slugs (the build waits for it next): OpenCC's
             # dictionaries, which this build's page workers find loaded when

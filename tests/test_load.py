@@ -1,7 +1,8 @@
 import datetime as dt
 from pathlib import Path
 
-from banmian.load import _read, load_content, parse_article
+from banmian.load import BODY_LEFT_OUT, _read, load_content, parse_article
+from banmian.model import with_body
 
 
 def parse(text: str, name: str = "content/2025-01-21/A01/x.md"):  # type: ignore[no-untyped-def]
@@ -156,3 +157,20 @@ def test_read_takes_the_whole_file_even_if_it_grew_since_its_stat(tmp_path: Path
     assert _read(str(path), 10) == b"x" * 100_000
     assert _read(str(path), 100_000) == b"x" * 100_000
     assert _read(str(path), 200_000) == b"x" * 100_000
+
+
+def test_bodies_left_out_only_where_rendered(tmp_path: Path) -> None:
+    folder = tmp_path / "content" / "2025-01-21" / "A01"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("---\ntitle: 甲\ndate: 2025-01-21\npage: A01\n---\n正文甲", encoding="utf-8")
+    (folder / "b.md").write_text("---\ntitle: 乙\ndate: 2025-01-21\npage: A01\ndraft: true\n---\n正文乙", encoding="utf-8")
+    content = load_content(tmp_path)
+    first, draft = content.articles
+    lighter = content.bodies_left_out({first.digest})
+    assert [a.body for a in lighter.articles] == [BODY_LEFT_OUT, "正文乙"]  # the draft was not rendered: kept
+    assert lighter.articles[1] is draft
+    # The same records in both views of the content, otherwise unchanged.
+    assert [a for a, _ in lighter.parsed.values()] == list(lighter.articles)
+    assert with_body(lighter.articles[0], first.body) == first
+    assert lighter.bodies_left_out({first.digest, draft.digest}).articles[0] is lighter.articles[0]
+    assert content.bodies_left_out(set()) is content
