@@ -16,13 +16,14 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Container, Iterable, Mapping, NamedTuple, Sequence
-
-import yaml
+from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import Problem, did_you_mean
 from .model import PAGE_CODE, ArticleSource, IssueMeta, PageMeta, frozen_map, with_body
 from .walk import CONTENT_DIR, ISSUE_FILE, ContentEntry, content_entries
+
+if TYPE_CHECKING:
+    import yaml
 
 FRONT_MATTER_KEYS = (
     "title",
@@ -46,7 +47,6 @@ KNOWN_KEYS = frozenset(FRONT_MATTER_KEYS)
 TEXT_KEYS = ("title", "kicker", "subtitle", "page_name", "role", "column", "slug", "summary", "image")
 # Common other spellings a desk may type; they are accepted as the real key.
 ALIASES = {"reporters": "reporter", "author": "reporter", "authors": "reporter"}
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NAME_SEPARATORS = re.compile(r"[、，,；;]")
 
@@ -235,6 +235,7 @@ def parse_article(raw: bytes, shown: str, digest: str) -> tuple[ArticleSource | 
     front, front_line, body, body_line = parts
     entries = simple_entries(front, front_line)
     if entries is None:
+        yaml = _yaml()
         try:
             entries = yaml_entries(front, front_line)
         except yaml.YAMLError as exc:
@@ -276,14 +277,34 @@ Node = Scalar | Items | Table
 Entry = tuple[str | None, int, Node]
 
 STR_TAG = "tag:yaml.org,2002:str"
-# PyYAML resolves plain scalars' tags in Python for both of its loaders:
-# the same resolver gives the fast reader's scalars the same tags.
-_RESOLVER = yaml.resolver.Resolver()
+# The first characters of the plain scalars PyYAML's implicit resolvers read
+# as something other than a string (null, bool, int, float, timestamp, merge,
+# value, yaml: yaml.resolver.Resolver.yaml_implicit_resolvers, checked by
+# tests/test_load.py). Any other plain scalar is a string: a title or a name
+# needs no resolver, and a rebuild that parses an edited article of such
+# lines no PyYAML at all (importing it took ~30 ms of a rebuild).
+_RESOLVED_FIRST = frozenset("~nNyYtTfFoO+-.0123456789<=!&*")
+
+
+@lru_cache(maxsize=1)
+def _yaml():  # type: ignore[no-untyped-def]
+    import yaml
+
+    return yaml
+
+
+@lru_cache(maxsize=1)
+def _resolver() -> yaml.resolver.Resolver:
+    # PyYAML resolves plain scalars' tags in Python for both of its loaders:
+    # the same resolver gives the fast reader's scalars the same tags.
+    return _yaml().resolver.Resolver()
 
 
 @lru_cache(maxsize=4096)
 def _plain_tag(value: str) -> str:
-    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+    if value and value[0] not in _RESOLVED_FIRST:
+        return STR_TAG
+    return _resolver().resolve(_yaml().ScalarNode, value, (True, False))
 
 
 def tag_of(node: Scalar) -> str:
@@ -295,7 +316,8 @@ def yaml_entries(front: str, first_line: int) -> list[Entry] | None:
 
     Raises yaml.YAMLError for text that is not YAML.
     """
-    root = yaml.compose(front, Loader=YAML_LOADER)
+    yaml = _yaml()
+    root = yaml.compose(front, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(root, yaml.MappingNode):
         return None
     return [
@@ -305,6 +327,7 @@ def yaml_entries(front: str, first_line: int) -> list[Entry] | None:
 
 
 def _node(node: yaml.Node, first_line: int) -> Node:
+    yaml = _yaml()
     line = first_line + node.start_mark.line
     if isinstance(node, yaml.ScalarNode):
         return Scalar(node.value, line, node.tag)

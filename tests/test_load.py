@@ -1,4 +1,6 @@
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 from banmian.load import BODY_LEFT_OUT, _read, load_content, parse_article
@@ -174,3 +176,31 @@ def test_bodies_left_out_only_where_rendered(tmp_path: Path) -> None:
     assert with_body(lighter.articles[0], first.body) == first
     assert lighter.bodies_left_out({first.digest, draft.digest}).articles[0] is lighter.articles[0]
     assert content.bodies_left_out(set()) is content
+
+
+def test_plain_tags_need_pyyaml_only_where_a_resolver_looks() -> None:
+    import yaml
+
+    from banmian.load import _RESOLVED_FIRST, _plain_tag
+
+    # Every first character PyYAML's implicit resolvers key on (and no wildcard).
+    firsts = set(yaml.resolver.Resolver.yaml_implicit_resolvers)
+    assert None not in firsts and firsts - {""} <= _RESOLVED_FIRST
+    resolver = yaml.resolver.Resolver()
+    for value in ["青海日报", "本报记者 张三", "A01版", "~", "null", "Null", "yes", "off", "2024-01-01", "3.5", "-1", ".inf", "<<", "=", "", "y"]:
+        assert _plain_tag(value) == resolver.resolve(yaml.ScalarNode, value, (True, False)), value
+
+
+def test_simple_front_matter_is_read_without_importing_pyyaml() -> None:
+    # Importing PyYAML took ~30 ms of a one-article rebuild, which reads one
+    # article of plain lines: a fresh interpreter, where nothing imported it.
+    code = (
+        "import sys, banmian.load as load\n"
+        "raw = '---\\ntitle: 标题\\nkicker: 引题\\ndate: 2025-01-21\\npage: A01\\nreporter: [张三, 李四]\\norder: 2\\n---\\n正文\\n'\n"
+        "article, problems = load.parse_article(raw.encode(), 'content/a.md', 'd')\n"
+        "assert article is not None and article.reporters == ('张三', '李四') and not problems, problems\n"
+        "assert 'yaml' not in sys.modules\n"
+        "article, problems = load.parse_article('---\\ntitle: 标题\\ndate: 2025-01-21\\npage: A01\\ndraft: yes\\n---\\n'.encode(), 'b.md', 'e')\n"
+        "assert article is not None and article.draft and 'yaml' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
