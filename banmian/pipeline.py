@@ -829,7 +829,7 @@ def extra_stages(
         ("robots.txt", robots_txt(site.paper)),
     ], None
     yield "feeds", feeds_fingerprint(site, renderer.build_fp, built_at), lambda: feed_files(
-        site, bodies, renderer.converters, built_at, cache.extra.setdefault("feeds", {})
+        site, bodies, renderer.converters, built_at, cache.state("feeds")
     ), None
     yield "sitemap", listing_fp, lambda: sitemap_files(site, built_at), None
     # Unchanged, the index is not even entered.
