@@ -58,23 +58,25 @@ class Content:
     problems: tuple[Problem, ...]
     files_read: int
     parsed: Mapping[str, tuple[ArticleSource | None, tuple[Problem, ...]]] = field(default_factory=dict)
+    # The keys of parsed this load parsed (the others came from the cache,
+    # their bodies left out already): a rebuild's one or two.
+    parsed_now: tuple[str, ...] = ()
 
     def bodies_left_out(self, rendered: Container[str]) -> Content:
         """This content with the Markdown of every body in rendered (by
         digest) left out, as the build cache keeps it: once rendered, a
         cold build held it to its end for nothing (23 MB at 10,000 articles)."""
         lighter: dict[int, ArticleSource] = {}
-        parsed: dict[str, Parsed] = {}
-        for key, (article, found) in self.parsed.items():
+        changed: dict[str, Parsed] = {}
+        for key in self.parsed_now:
+            article, found = self.parsed[key]
             if article is not None and article.body != BODY_LEFT_OUT and article.digest in rendered:
                 lighter[id(article)] = light = with_body(article, BODY_LEFT_OUT)
-                parsed[key] = (light, found)
-            else:
-                parsed[key] = (article, found)
+                changed[key] = (light, found)
         if not lighter:
             return self
         articles = tuple([lighter.get(id(article), article) for article in self.articles])
-        return Content(articles, self.issues, self.problems, self.files_read, parsed)
+        return Content(articles, self.issues, self.problems, self.files_read, {**self.parsed, **changed}, self.parsed_now)
 
 
 def _read(path: str, size: int) -> bytes:
@@ -165,6 +167,7 @@ def load_content(
     fresh = iter(parse_many(pending))
     articles: list[ArticleSource] = []
     parsed: dict[str, Parsed] = {}
+    parsed_now: list[str] = []
     for item in found:
         if isinstance(item, Problem):
             problems.append(item)
@@ -172,6 +175,7 @@ def load_content(
         key, result = item
         if result is None:
             result = next(fresh)
+            parsed_now.append(key)
         parsed[key] = result
         problems.extend(result[1])
         if result[0] is not None:
@@ -180,7 +184,7 @@ def load_content(
         stats.clear()
         stats.update(fresh_stats)
     issues = _load_issues(root, source, problems)
-    return Content(tuple(articles), issues, tuple(problems), count, parsed)
+    return Content(tuple(articles), issues, tuple(problems), count, parsed, tuple(parsed_now))
 
 
 def decode(raw: bytes, shown: str) -> tuple[str | None, Problem | None]:

@@ -176,6 +176,13 @@ def test_bodies_left_out_only_where_rendered(tmp_path: Path) -> None:
     assert with_body(lighter.articles[0], first.body) == first
     assert lighter.bodies_left_out({first.digest, draft.digest}).articles[0] is lighter.articles[0]
     assert content.bodies_left_out(set()) is content
+    # Records from the cache are not looked at again: only what this load parsed.
+    stats: dict[str, tuple[int, int, int, str]] = {}
+    load_content(tmp_path, {}, stats)
+    rendered = {first.digest, draft.digest}
+    again = load_content(tmp_path, lighter.bodies_left_out(rendered).parsed, stats, rendered)
+    assert again.parsed_now == () and again.bodies_left_out(rendered) is again
+    assert [a.body for a in again.articles] == [BODY_LEFT_OUT, BODY_LEFT_OUT]
 
 
 def test_plain_tags_need_pyyaml_only_where_a_resolver_looks() -> None:
