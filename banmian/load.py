@@ -62,13 +62,17 @@ class Content:
     # their bodies left out already): a rebuild's one or two.
     parsed_now: tuple[str, ...] = ()
 
-    def bodies_left_out(self, rendered: Container[str]) -> Content:
+    def bodies_left_out(self, rendered: Container[str], every: bool = False) -> Content:
         """This content with the Markdown of every body in rendered (by
         digest) left out, as the build cache keeps it: once rendered, a
-        cold build held it to its end for nothing (23 MB at 10,000 articles)."""
+        cold build held it to its end for nothing (23 MB at 10,000 articles).
+
+        Only the records this load parsed are looked at (the cache's have
+        theirs left out), unless every: a draft's record keeps its body in
+        the cache until a build renders it (--drafts)."""
         lighter: dict[int, ArticleSource] = {}
         changed: dict[str, Parsed] = {}
-        for key in self.parsed_now:
+        for key in self.parsed if every else self.parsed_now:
             article, found = self.parsed[key]
             if article is not None and article.body != BODY_LEFT_OUT and article.digest in rendered:
                 lighter[id(article)] = light = with_body(article, BODY_LEFT_OUT)

@@ -34,8 +34,8 @@ from .elsewhere import Elsewhere, Work
 from .errors import ContentError, Problem, errors_in
 from .feeds import feed_files, feeds_fingerprint
 from .issues_json import issues_json
-from .load import BODY_LEFT_OUT, CONTENT_DIR, Content, ContentEntry, load_content
-from .model import Article, ArticleSource, Body, Newspaper, Site, with_body
+from .load import CONTENT_DIR, Content, ContentEntry, load_content
+from .model import Article, ArticleSource, Body, Newspaper, Site
 from .opencc_loaded import loading_elsewhere
 from .opencc_steps import dictionaries
 from .render import Job, MarkdownRenderer, Renderer, Theme, fingerprint, plain_copy
@@ -776,15 +776,7 @@ def _remember(
     cache.extra["output_trees"][output_key] = tree.state
     cache.extra["theme_checked"] = theme_fingerprint
     # The cache keeps each article's rendered body, not its Markdown twice.
-    cache.sources = {
-        key: (
-            with_body(a, BODY_LEFT_OUT)
-            if a is not None and a.body != BODY_LEFT_OUT and a.digest in cache.bodies
-            else a,
-            found,
-        )
-        for key, (a, found) in loaded.content.parsed.items()
-    }
+    cache.sources = dict(loaded.content.bodies_left_out(cache.bodies, every=True).parsed)
     # Bodies no article uses any more are dropped, so the cache does not grow forever.
     live = {a.digest for a in loaded.content.articles}
     cache.bodies.retain(live)

@@ -143,13 +143,24 @@ def test_cache_reuses_parsed_records(tmp_path: Path) -> None:
     assert changed.articles[0].title == "乙"
 
 
-def test_cached_files_keep_their_warnings(tmp_path: Path) -> None:
-    folder = tmp_path / "content" / "2025-01-21" / "A01"
+def write_articles(root: Path, **files: str) -> None:
+    """content/2025-01-21/A01/<name>.md for each name=text."""
+    folder = root / "content" / "2025-01-21" / "A01"
     folder.mkdir(parents=True)
-    (folder / "a.md").write_text("---\ntitle: 甲\ndate: 2025-01-21\npage: A01\nreportr: 张\n---\n", encoding="utf-8")
+    for name, text in files.items():
+        (folder / f"{name}.md").write_text(text, encoding="utf-8")
+
+
+def load_twice(root: Path):  # type: ignore[no-untyped-def]
+    """The content loaded cold, then again from what the first load cached."""
     stats: dict[str, tuple[int, int, int, str]] = {}
-    first = load_content(tmp_path, {}, stats)
-    again = load_content(tmp_path, first.parsed, stats)
+    first = load_content(root, {}, stats)
+    return first, load_content(root, first.parsed, stats)
+
+
+def test_cached_files_keep_their_warnings(tmp_path: Path) -> None:
+    write_articles(tmp_path, a="---\ntitle: 甲\ndate: 2025-01-21\npage: A01\nreportr: 张\n---\n")
+    first, again = load_twice(tmp_path)
     assert [str(p) for p in again.problems] == [str(p) for p in first.problems] != []
 
 
@@ -211,3 +222,13 @@ def test_simple_front_matter_is_read_without_importing_pyyaml() -> None:
         "assert article is not None and article.draft and 'yaml' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_record_with_a_rendered_body_leaves_it_out_for_the_cache(tmp_path: Path) -> None:
+    # A draft's record keeps its Markdown in the cache until a build renders it (--drafts).
+    write_articles(tmp_path, b="---\ntitle: 乙\ndate: 2025-01-21\npage: A01\ndraft: true\n---\n正文乙")
+    _, again = load_twice(tmp_path)
+    assert again.parsed_now == () and again.articles[0].body == "正文乙"
+    rendered = {again.articles[0].digest}
+    assert again.bodies_left_out(rendered) is again
+    assert again.bodies_left_out(rendered, every=True).articles[0].body == BODY_LEFT_OUT
