@@ -397,6 +397,10 @@ CHUNK_SHARE = 3
 CHUNK_LEAST = 0.01
 
 
+# An issue's group of pages: (Renderer.issue_group, their paths joined by "\n").
+PageGroup = tuple[str, str]
+
+
 def render_pages(
     renderer: Renderer,
     tree: OutputTree,
@@ -404,15 +408,19 @@ def render_pages(
     progress: Progress | None,
     meanwhile: Callable[[], None] | None = None,
     pages_done: Callable[[], None] | None = None,
+    groups: tuple[Mapping[str, PageGroup], dict[str, PageGroup]] | None = None,
 ) -> None:
     """Render every page not reusable; meanwhile() runs here while workers
     render, and then this process renders what is left beside them.
+
+    groups: (each issue's group of pages as the last build published them
+    to this output, and a dict to fill with this build's), see _page_jobs.
 
     The parent would otherwise wait idle for the pool, and the pool for the
     parent's own stages (feeds, sitemap, search) afterwards.
     """
     global _WORK, _CHUNKS
-    page_jobs = list(renderer.jobs())
+    page_jobs = _page_jobs(renderer, tree, groups if groups is not None else ({}, {}))
     # Pages made from unchanged inputs are linked here first: cheap, and an
     # incremental build then starts no worker pool for the few pages left.
     indices = tree.reuse_many((job.path, job.fingerprint) for job in page_jobs)
@@ -449,6 +457,34 @@ def render_pages(
         _WORK = _CHUNKS = None
     for _, (manifest, written, unchanged) in sorted(results, key=_FIRST):
         tree.adopt(manifest, written, unchanged)
+
+
+def _page_jobs(renderer: Renderer, tree: OutputTree, groups: tuple[Mapping[str, PageGroup], dict[str, PageGroup]]) -> list[Job]:
+    """The pages to reuse or make one by one: the site's own, and those of
+    every issue whose pages the tree cannot keep as a whole group.
+
+    An issue whose group fingerprint is the one its published pages were
+    made from keeps them all at once (OutputTree.keep_group), without its
+    pages' own fingerprints being made. Fills groups[1] with every issue's
+    group as this build leaves it.
+    """
+    before, now = groups
+    listed = []
+    for issue in renderer.issues:
+        group = renderer.issue_group(issue)
+        kept = before.get(issue.key)
+        if kept is not None and kept[0] == group and tree.keep_group(kept[1].split("\n")):
+            now[issue.key] = kept
+        else:
+            listed.append(issue)
+    page_jobs = list(renderer.jobs(listed))
+    paths: dict[str, list[str]] = {issue.key: [] for issue in listed}
+    for job in page_jobs:
+        if job.group:
+            paths[job.group].append(job.path)
+    for issue in listed:
+        now[issue.key] = (renderer.issue_group(issue), "\n".join(paths[issue.key]))
+    return page_jobs
 
 
 def _in_this_process(tree: OutputTree, render: Callable[[], T]) -> T:
@@ -593,6 +629,8 @@ def _build(
             renderer = Renderer(
                 site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving, memo=cache.live.setdefault("renderer", {})
             )
+            # Each issue's group of pages as published to this output, and as this build leaves them.
+            page_groups: tuple[Mapping[str, PageGroup], dict[str, PageGroup]] = (cache.extra.get("page_groups", {}).get(output_key, {}), {})
             moved = published_urls.moved_list(urls_plan, site)
             stage_files = cache.extra.setdefault("stage_files", {})
             # Stage → the output its state was published to; forgotten until this
@@ -626,7 +664,7 @@ def _build(
             try:
                 # With workers, the other stages' laps come first, and "pages" is
                 # the time left waiting for the workers once they are done.
-                render_pages(renderer, tree, jobs, progress, other_files, lambda: watch.lap("pages"))
+                render_pages(renderer, tree, jobs, progress, other_files, lambda: watch.lap("pages"), page_groups)
             except jinja2.TemplateError as exc:
                 raise ContentError(loaded.problems + [_template_problem(exc)]) from None
             tree.publish()
@@ -641,7 +679,7 @@ def _build(
         except BaseException:
             tree.unlock()
             raise
-        finish = partial(_finish, tree, partial(_remember, options, cache, loaded, tree, theme.fingerprint, known_sources, checked))
+        finish = partial(_finish, tree, partial(_remember, options, cache, loaded, tree, theme.fingerprint, known_sources, checked, page_groups[1]))
         if not (options.detach and _finish_elsewhere(finish, tree)):
             finish()
         if options.detach:
@@ -768,11 +806,13 @@ def _remember(
     theme_fingerprint: str,
     known_sources: set[str],
     theme_checked: bool,
+    page_groups: dict[str, PageGroup],
 ) -> None:
     """After publishing: the build cache."""
     output_key = str(options.output)
     changed = tree.written > 0 or tree.swapped or set(loaded.content.parsed) != known_sources or not theme_checked
     cache.manifests[output_key] = tree.manifest
+    cache.extra.setdefault("page_groups", {})[output_key] = page_groups
     cache.extra["output_trees"][output_key] = tree.state
     cache.extra["theme_checked"] = theme_fingerprint
     # The cache keeps each article's rendered body, not its Markdown twice.
@@ -811,11 +851,12 @@ def extra_stages(
     # correction to a story's text does not rewrite them. That is each
     # issue's fingerprint (render.issue_fingerprint). The index reads every
     # article's file (title, body, front matter), its URL and its page's
-    # name: all in its page's fingerprint. Both are the renderer's, made once
-    # for the pages (and kept by serve for an issue that is the very object
-    # it was in its last build, resolve.Reuse).
+    # name: all in its issue's group of pages (render.Renderer.issue_group).
+    # Both are the renderer's, made once for the pages (issue fingerprints
+    # are kept by serve for an issue that is the very object it was in its
+    # last build, resolve.Reuse).
     listing_fp = fingerprint(renderer.build_fp, moved, renderer.issue_fingerprints())
-    search_fp = fingerprint(renderer.build_fp, [fp for issue in site.issues for _, _, fp in renderer.issue_documents(issue)])
+    search_fp = fingerprint(renderer.build_fp, [renderer.issue_group(issue) for issue in site.issues])
     yield "issues.json", listing_fp, lambda: [
         ("issues.json", issues_json(site, moved)),
         ("robots.txt", robots_txt(site.paper)),

@@ -44,6 +44,7 @@ import ctypes
 import errno
 import fcntl
 import hashlib
+import operator
 import os
 import secrets
 import shutil
@@ -53,7 +54,7 @@ import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Mapping, NamedTuple, TypeVar
+from typing import IO, Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
 RENAME_EXCHANGE = 2
 TRASH_GRACE_SECONDS = 600
@@ -295,6 +296,27 @@ class OutputTree:
         keep. Inlined as reuse_many: a rebuild keeps every search file the
         index's update left as it was (11,000 at 10,000 articles)."""
         return self._keep_each(((path, fingerprint) for path in paths), same_inputs=False)
+
+    def keep_group(self, paths: Sequence[str]) -> bool:
+        """Keep the published file at every path, recorded as it was, when
+        the caller knows all were made from what they would be made from now
+        (a group of pages with an unchanged fingerprint); False, keeping none,
+        unless the staging folder holds each as published (the spare's link)
+        and this build has placed none of them.
+
+        All or nothing, and in C: a rebuild keeps nearly every issue of the
+        archive so, and per path (reuse_many) that was 24,500 steps at
+        10,000 articles."""
+        olds = list(map(self.previous.get, paths))
+        if not paths or None in olds or not self.manifest.keys().isdisjoint(paths):
+            return False
+        held = list(map(self._held.get, paths))
+        if not all(map(operator.is_, held, olds)):  # the same object, unless its fingerprint changed (as _keep_each)
+            if not all(here is not None and (here is old or _same_file(here, old)) for here, old in zip(held, olds)):
+                return False
+        self.manifest.update(zip(paths, olds))
+        self.unchanged += len(olds)
+        return True
 
     def _keep_each(self, items: Iterable[tuple[str, str]], same_inputs: bool) -> list[int]:
         """Keep the published file of each (path, fingerprint), only if made from

@@ -14,6 +14,7 @@ import banmian.elsewhere
 import banmian.load
 import banmian.opencc_loaded
 import banmian.pipeline
+import banmian.render
 import banmian.write
 from banmian.pipeline import BuildOptions, build
 from banmian.walk import content_entries
@@ -74,6 +75,39 @@ def test_body_edit_rewrites_only_what_shows_it(paper: tuple[Path, Path], tmp_pat
     assert "issues.json" not in rewritten and "sitemap.xml" not in rewritten
     assert "zh-hant/feed.xml" in rewritten
     assert "第二天改寫的正文" in (output / ARTICLE_PAGE).read_text(encoding="utf-8")
+    same_as_cold(source, output, tmp_path)
+
+
+def listed_issues(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The issues whose pages a build lists one by one (not kept as a whole group)."""
+    listed: list[str] = []
+    documents = banmian.render.Renderer.issue_documents
+
+    def recording(self, issue):  # type: ignore[no-untyped-def]
+        listed.append(issue.key)
+        return documents(self, issue)
+
+    monkeypatch.setattr(banmian.render.Renderer, "issue_documents", recording)
+    return listed
+
+
+def test_a_rebuild_lists_the_pages_of_changed_issues_only(paper: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source, output = paper
+    listed = listed_issues(monkeypatch)
+    run(source, output)
+    assert listed == []  # nothing changed: every issue kept whole
+    path = source / ARTICLE
+    path.write_text(path.read_text(encoding="utf-8").replace("第二天的正文", "第二天改写的正文"), encoding="utf-8")
+    run(source, output)
+    assert sorted(set(listed)) == ["2025-03-02"]
+    # A new issue is the last one's neighbour: its pages link to it.
+    listed.clear()
+    later = source / "content/2025-03-03/A01/third-day.md"
+    later.parent.mkdir(parents=True)
+    later.write_text(path.read_text(encoding="utf-8").replace("2025-03-02", "2025-03-03"), encoding="utf-8")
+    run(source, output)
+    assert sorted(set(listed)) == ["2025-03-02", "2025-03-03"]
+    assert "2025-03-03" in (output / ARTICLE_PAGE).read_text(encoding="utf-8")
     same_as_cold(source, output, tmp_path)
 
 
