@@ -397,6 +397,11 @@ CHUNK_SHARE = 3
 CHUNK_LEAST = 0.01
 
 
+# What a build records of the files it published, by output folder, kept in
+# the cache beside the output's manifest (and saved only with it): each
+# issue's group of pages (PageGroup, by issue key), and each later stage's
+# (fingerprint, the files it made), by stage name.
+PUBLISHED_RECORDS = ("page_groups", "stage_files")
 # An issue's group of pages: (Renderer.issue_group, their paths joined by "\n").
 PageGroup = tuple[str, str]
 
@@ -629,10 +634,11 @@ def _build(
             renderer = Renderer(
                 site, theme, bodies, build_fingerprint(options, site.paper, theme), serving=options.serving, memo=cache.live.setdefault("renderer", {})
             )
-            # Each issue's group of pages as published to this output, and as this build leaves them.
-            page_groups: tuple[Mapping[str, PageGroup], dict[str, PageGroup]] = (cache.extra.get("page_groups", {}).get(output_key, {}), {})
+            # What this output's last published build made (see PUBLISHED_RECORDS),
+            # and what this one makes: remembered with its manifest once published.
+            records_before = {name: cache.extra.get(name, {}).get(output_key, {}) for name in PUBLISHED_RECORDS}
+            records: dict[str, dict[str, Any]] = {name: {} for name in PUBLISHED_RECORDS}
             moved = published_urls.moved_list(urls_plan, site)
-            stage_files = cache.extra.setdefault("stage_files", {})
             # Stage → the output its state was published to; forgotten until this
             # build publishes (a failed build may have moved a state past its site).
             published_by: dict[str, str] = cache.extra.pop("stages_published", {})
@@ -645,26 +651,31 @@ def _build(
                 watch.lap("static+redirects")
                 search_tables = loaded.elsewhere.later if loaded.elsewhere is not None else None
                 for stage, stage_fp, make, unchanged in extra_stages(site, bodies, renderer, cache, moved, options.output, search_tables, max(1, jobs - 1)):
-                    before = stage_files.get(stage)
-                    reused = bool(stage_fp) and before is not None and before[0] == stage_fp
-                    if not (reused and all(tree.reuse(path, stage_fp) for path in before[1])):
+                    before = records_before["stage_files"].get(stage)
+                    # Its published files are kept as they are (recorded under
+                    # the fingerprint each was made with) when the stage's inputs are
+                    # those they were made from; a file the staging folder lacks
+                    # is linked, or the stage made again.
+                    if bool(stage_fp) and before is not None and before[0] == stage_fp and not tree.keep_many(before[1], ""):
+                        records["stage_files"][stage] = before
+                    else:
                         # A stage's word that a file is unchanged holds only for the
                         # output its state was last published to.
                         # (The same set object: make() fills it as it goes.)
                         trusted = unchanged if unchanged is not None and published_by.get(stage) == output_key else set()
                         made = list(make())  # fills trusted as it goes
                         keep = [name for name, _ in made if name in trusted]
-                        lost = {keep[index] for index in tree.keep_many(keep, stage_fp)}
+                        lost = {keep[index] for index in tree.keep_many(keep, "")}
                         for name, data in made:
                             if name not in trusted or name in lost:
                                 tree.put(name, data if isinstance(data, bytes) else data(), stage_fp)
-                        stage_files[stage] = (stage_fp, [name for name, _ in made])
+                        records["stage_files"][stage] = (stage_fp, [name for name, _ in made])
                     watch.lap(stage)
 
             try:
                 # With workers, the other stages' laps come first, and "pages" is
                 # the time left waiting for the workers once they are done.
-                render_pages(renderer, tree, jobs, progress, other_files, lambda: watch.lap("pages"), page_groups)
+                render_pages(renderer, tree, jobs, progress, other_files, lambda: watch.lap("pages"), (records_before["page_groups"], records["page_groups"]))
             except jinja2.TemplateError as exc:
                 raise ContentError(loaded.problems + [_template_problem(exc)]) from None
             tree.publish()
@@ -679,7 +690,7 @@ def _build(
         except BaseException:
             tree.unlock()
             raise
-        finish = partial(_finish, tree, partial(_remember, options, cache, loaded, tree, theme.fingerprint, known_sources, checked, page_groups[1]))
+        finish = partial(_finish, tree, partial(_remember, options, cache, loaded, tree, theme.fingerprint, known_sources, checked, records))
         if not (options.detach and _finish_elsewhere(finish, tree)):
             finish()
         if options.detach:
@@ -806,13 +817,14 @@ def _remember(
     theme_fingerprint: str,
     known_sources: set[str],
     theme_checked: bool,
-    page_groups: dict[str, PageGroup],
+    records: Mapping[str, Any],
 ) -> None:
     """After publishing: the build cache."""
     output_key = str(options.output)
     changed = tree.written > 0 or tree.swapped or set(loaded.content.parsed) != known_sources or not theme_checked
     cache.manifests[output_key] = tree.manifest
-    cache.extra.setdefault("page_groups", {})[output_key] = page_groups
+    for name, record in records.items():
+        cache.extra.setdefault(name, {})[output_key] = record
     cache.extra["output_trees"][output_key] = tree.state
     cache.extra["theme_checked"] = theme_fingerprint
     # The cache keeps each article's rendered body, not its Markdown twice.

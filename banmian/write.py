@@ -53,6 +53,7 @@ import sys
 import time
 from array import array
 from dataclasses import dataclass
+from itertools import chain, compress, repeat
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
@@ -290,33 +291,61 @@ class OutputTree:
         """
         return self._keep_each(items, same_inputs=True)
 
-    def keep_many(self, paths: Iterable[str], fingerprint: str) -> list[int]:
+    def keep_many(self, paths: Sequence[str], fingerprint: str) -> list[int]:
         """Keep the published file at each path, which the caller knows holds
-        the bytes it would put there; the positions of those with none to
-        keep. Inlined as reuse_many: a rebuild keeps every search file the
-        index's update left as it was (11,000 at 10,000 articles)."""
-        return self._keep_each(((path, fingerprint) for path in paths), same_inputs=False)
+        the bytes it would put there, recorded under fingerprint; the
+        positions of those with none to keep.
+
+        A rebuild keeps every search file the index's update left as it was
+        (11,000 at 10,000 articles): those the staging folder holds as
+        published (the spare's link, the very entry) are kept together, in C;
+        the few others (changed by the last build, so the spare's copy is
+        older) one by one, as reuse_many does."""
+        held = self._held_as_published(paths)
+        if held is None:
+            return self._keep_each(((path, fingerprint) for path in paths), same_inputs=False)
+        same, olds = held
+        kept: Iterable[Written] = compress(olds, same)  # type: ignore[arg-type]
+        if fingerprint:
+            # Written(fingerprint, *old[1:]) for each, made in C.
+            kept = map(tuple.__new__, repeat(Written), map(chain, repeat((fingerprint,)), map(_REST, kept)))
+        self.manifest.update(zip(compress(paths, same), kept))
+        self.unchanged += sum(same)
+        others = list(compress(range(len(paths)), map(operator.not_, same)))
+        left = self._keep_each(((paths[index], fingerprint) for index in others), same_inputs=False)
+        return [others[index] for index in left]
 
     def keep_group(self, paths: Sequence[str]) -> bool:
         """Keep the published file at every path, recorded as it was, when
         the caller knows all were made from what they would be made from now
         (a group of pages with an unchanged fingerprint); False, keeping none,
-        unless the staging folder holds each as published (the spare's link)
-        and this build has placed none of them.
+        unless the staging folder holds each as published.
 
         All or nothing, and in C: a rebuild keeps nearly every issue of the
         archive so, and per path (reuse_many) that was 24,500 steps at
         10,000 articles."""
-        olds = list(map(self.previous.get, paths))
-        if not paths or None in olds or not self.manifest.keys().isdisjoint(paths):
+        held = self._held_as_published(paths)
+        if held is None or not paths:
             return False
-        held = list(map(self._held.get, paths))
-        if not all(map(operator.is_, held, olds)):  # the same object, unless its fingerprint changed (as _keep_each)
-            if not all(here is not None and (here is old or _same_file(here, old)) for here, old in zip(held, olds)):
+        same, olds = held
+        for index in compress(range(len(paths)), map(operator.not_, same)):
+            # Not the very entry: the same file still (its fingerprint changed), as _keep_each.
+            here, old = self._held.get(paths[index]), olds[index]
+            if here is None or old is None or not _same_file(here, old):
                 return False
         self.manifest.update(zip(paths, olds))
-        self.unchanged += len(olds)
+        self.unchanged += len(paths)
         return True
+
+    def _held_as_published(self, paths: Sequence[str]) -> tuple[list[bool], list[Written | None]] | None:
+        """(whether the staging folder holds each path's published file as
+        the very entry of the published manifest, each path's published
+        entry); None when this build has placed any of them already."""
+        if not self.manifest.keys().isdisjoint(paths):
+            return None
+        olds = list(map(self.previous.get, paths))
+        # Never `None is None`: a path the spare lacks is _ABSENT there.
+        return list(map(operator.is_, map(self._held.get, paths, repeat(_ABSENT)), olds)), olds
 
     def _keep_each(self, items: Iterable[tuple[str, str]], same_inputs: bool) -> list[int]:
         """Keep the published file of each (path, fingerprint), only if made from
@@ -550,6 +579,11 @@ class OutputTree:
     def abandon(self) -> None:
         # Maybe a half-updated spare: never to be trusted again.
         self._remove_later([self.staging])
+
+
+# A manifest entry but its fingerprint.
+_REST = operator.itemgetter(slice(1, None))
+_ABSENT = object()
 
 
 def _same_file(a: Written, b: Written) -> bool:

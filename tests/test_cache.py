@@ -308,6 +308,36 @@ def test_replaced_cache_files_are_freed_by_the_next_build_not_this_one(tmp_path:
     assert banmian.cache.load_cache(source).sources
 
 
+def test_a_build_that_fails_before_publishing_leaves_the_record_of_what_was_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve keeps its cache in memory across a failed build: what it records
+    of the published files (page groups, stage files) must still describe
+    the site as last published, or a later build would keep stale files."""
+    source = copy_fixture("paper", tmp_path)
+    cache = banmian.cache.BuildCache()
+    output = tmp_path / "out"
+    options = BuildOptions(source=source, output=output, jobs=1, serving=True, use_cache=False)
+    build(options, cache=cache)
+    path = source / ARTICLE
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title: 第二天的头条新闻", "title: 第二天改过的头条"), encoding="utf-8")
+
+    def fail(self):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(banmian.write.OutputTree, "publish", fail)
+        with pytest.raises(OSError):
+            build(options, cache=cache)
+    assert "第二天改过的头条" not in (output / "issues.json").read_text(encoding="utf-8")
+    build(options, cache=cache)  # the same inputs as the failed build's
+    for name in ("issues.json", "zh-hans/index.html", "zh-hans/2025-03-02/A01/index.html"):
+        assert "第二天改过的头条" in (output / name).read_text(encoding="utf-8"), name
+    assert "/2025-03-02/A01/diertian-gaiguo-de-toutiao/" in (output / "sitemap.xml").read_text(encoding="utf-8")
+    same_as_cold(source, output, tmp_path)
+
+
 def test_a_cache_kept_in_memory_keeps_the_compiled_theme_until_a_template_changes(tmp_path: Path) -> None:
     source = copy_fixture("paper", tmp_path)
     cache = banmian.cache.BuildCache()

@@ -151,6 +151,29 @@ def test_keep_group_needs_the_spare_to_hold_the_published_files(tmp_path: Path) 
         tree.unlock()
 
 
+def test_keep_many_with_a_spare_keeps_what_it_holds_at_once_and_links_the_rest(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    files = {f"s{n}.json": f"shard {n}".encode() for n in range(5)}
+    first = publish(output, files, fingerprints=dict.fromkeys(files, "stage1"))
+    second = publish(output, {**files, "s1.json": b"changed"}, first.manifest, {**dict.fromkeys(files, "stage1"), "s1.json": "stage2"}, first.state)
+    # The spare is the first site: s1.json there is the old one, and must be linked anew.
+    tree = OutputTree(output, second.manifest, second.state)
+    tree.lock()
+    tree.begin()
+    one_by_one: list[str] = []
+    keep_each = tree._keep_each
+    tree._keep_each = lambda items, same_inputs: keep_each([one_by_one.append(item[0]) or item for item in items], same_inputs)  # type: ignore[method-assign]
+    asked = ["s0.json", "new.json", "s1.json", "s2.json", "s3.json", "s4.json"]
+    assert tree.keep_many(asked, "stage3") == [1]
+    assert tree.unchanged == 5 and one_by_one == ["new.json", "s1.json"]
+    assert {path: entry.fingerprint for path, entry in tree.manifest.items()} == dict.fromkeys(["s0.json", "s1.json", "s2.json", "s3.json", "s4.json"], "stage3")
+    assert all(entry[1:] == second.manifest[path][1:] for path, entry in tree.manifest.items())
+    tree.put("new.json", b"new", "stage3")
+    tree.publish()
+    tree.unlock()
+    assert (output / "s1.json").read_bytes() == b"changed"
+
+
 def test_hand_edited_published_file_is_not_trusted(tmp_path: Path) -> None:
     output = tmp_path / "site"
     first = publish(output, {"a.html": b"rendered"}, fingerprints={"a.html": "fp1"})
