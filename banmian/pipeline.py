@@ -656,7 +656,7 @@ def _build(
                     # the fingerprint each was made with) when the stage's inputs are
                     # those they were made from; a file the staging folder lacks
                     # is linked, or the stage made again.
-                    if bool(stage_fp) and before is not None and before[0] == stage_fp and not tree.keep_many(before[1], ""):
+                    if bool(stage_fp) and before is not None and before[0] == stage_fp and not tree.keep_many(before[1]):
                         records["stage_files"][stage] = before
                     else:
                         # A stage's word that a file is unchanged holds only for the
@@ -665,7 +665,7 @@ def _build(
                         trusted = unchanged if unchanged is not None and published_by.get(stage) == output_key else set()
                         made = list(make())  # fills trusted as it goes
                         keep = [name for name, _ in made if name in trusted]
-                        lost = {keep[index] for index in tree.keep_many(keep, "")}
+                        lost = {keep[index] for index in tree.keep_many(keep)}
                         for name, data in made:
                             if name not in trusted or name in lost:
                                 tree.put(name, data if isinstance(data, bytes) else data(), stage_fp)

@@ -53,7 +53,7 @@ import sys
 import time
 from array import array
 from dataclasses import dataclass
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
@@ -291,10 +291,10 @@ class OutputTree:
         """
         return self._keep_each(items, same_inputs=True)
 
-    def keep_many(self, paths: Sequence[str], fingerprint: str) -> list[int]:
+    def keep_many(self, paths: Sequence[str]) -> list[int]:
         """Keep the published file at each path, which the caller knows holds
-        the bytes it would put there, recorded under fingerprint; the
-        positions of those with none to keep.
+        the bytes it would put there, recorded as it was; the positions of
+        those with none to keep.
 
         A rebuild keeps every search file the index's update left as it was
         (11,000 at 10,000 articles): those the staging folder holds as
@@ -303,16 +303,12 @@ class OutputTree:
         older) one by one, as reuse_many does."""
         held = self._held_as_published(paths)
         if held is None:
-            return self._keep_each(((path, fingerprint) for path in paths), same_inputs=False)
+            return self._keep_each(((path, "") for path in paths), same_inputs=False)
         same, olds = held
-        kept: Iterable[Written] = compress(olds, same)  # type: ignore[arg-type]
-        if fingerprint:
-            # Written(fingerprint, *old[1:]) for each, made in C.
-            kept = map(tuple.__new__, repeat(Written), map(chain, repeat((fingerprint,)), map(_REST, kept)))
-        self.manifest.update(zip(compress(paths, same), kept))
+        self.manifest.update(zip(compress(paths, same), compress(olds, same)))
         self.unchanged += sum(same)
         others = list(compress(range(len(paths)), map(operator.not_, same)))
-        left = self._keep_each(((paths[index], fingerprint) for index in others), same_inputs=False)
+        left = self._keep_each(((paths[index], "") for index in others), same_inputs=False)
         return [others[index] for index in left]
 
     def keep_group(self, paths: Sequence[str]) -> bool:
@@ -581,8 +577,6 @@ class OutputTree:
         self._remove_later([self.staging])
 
 
-# A manifest entry but its fingerprint.
-_REST = operator.itemgetter(slice(1, None))
 _ABSENT = object()
 
 
