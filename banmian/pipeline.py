@@ -402,8 +402,8 @@ CHUNK_LEAST = 0.01
 # issue's group of pages (PageGroup, by issue key), and each later stage's
 # (fingerprint, the files it made), by stage name.
 PUBLISHED_RECORDS = ("page_groups", "stage_files")
-# An issue's group of pages: (Renderer.issue_group, their paths joined by "\n").
-PageGroup = tuple[str, str]
+# An issue's group of pages, by its fingerprint (Renderer.issue_group).
+PageGroup = str
 
 
 def render_pages(
@@ -470,26 +470,17 @@ def _page_jobs(renderer: Renderer, tree: OutputTree, groups: tuple[Mapping[str, 
 
     An issue whose group fingerprint is the one its published pages were
     made from keeps them all at once (OutputTree.keep_group), without its
-    pages' own fingerprints being made. Fills groups[1] with every issue's
-    group as this build leaves it.
+    pages' own fingerprints being made. (Their files are the ones the last
+    build listed: their names come from what the group is made of.) Fills
+    groups[1] with every issue's group as this build leaves it.
     """
     before, now = groups
     listed = []
     for issue in renderer.issues:
-        group = renderer.issue_group(issue)
-        kept = before.get(issue.key)
-        if kept is not None and kept[0] == group and tree.keep_group(kept[1].split("\n")):
-            now[issue.key] = kept
-        else:
+        group = now[issue.key] = renderer.issue_group(issue)
+        if before.get(issue.key) != group or not tree.keep_group(renderer.issue_paths(issue)):
             listed.append(issue)
-    page_jobs = list(renderer.jobs(listed))
-    paths: dict[str, list[str]] = {issue.key: [] for issue in listed}
-    for job in page_jobs:
-        if job.group:
-            paths[job.group].append(job.path)
-    for issue in listed:
-        now[issue.key] = (renderer.issue_group(issue), "\n".join(paths[issue.key]))
-    return page_jobs
+    return list(renderer.jobs(listed))
 
 
 def _in_this_process(tree: OutputTree, render: Callable[[], T]) -> T:

@@ -154,7 +154,11 @@ class Job(NamedTuple):
     kind: str
     edition: str  # edition code
     target: str  # the key of the issue / page / article it renders ("" for site pages)
-    group: str = ""  # the issue whose own pages it is one of (Renderer.issue_group); "" for the site's
+
+
+def document_path(edition: Edition, key: str) -> str:
+    """The output file of an issue's, page's or article's page in an edition."""
+    return f"{edition.path}/{key}/index.html"
 
 
 _HTML_SPECIAL = re.compile("[&<>\"']").search
@@ -340,7 +344,7 @@ class Renderer:
         # The search page offers the archive's pages and date range as filters.
         search_fp = fingerprint(site_fp, self._search_filters(), self.issues[0].key, latest.key)
         # Each document's fingerprint is the same in every edition: made once.
-        documents = [(*document, issue.key) for issue in (self.issues if issues is None else issues) for document in self.issue_documents(issue)]
+        documents = [document for issue in (self.issues if issues is None else issues) for document in self.issue_documents(issue)]
         for edition in self.paper.editions:
             ed = edition.code
             base = edition.path
@@ -349,8 +353,8 @@ class Renderer:
             yield Job(f"{base}/archive/index.html", archive_fp, "archive", ed, "")
             yield Job(f"{base}/search/index.html", search_fp, "search", ed, "")
             yield Job(f"{base}/section/index.html", fingerprint(site_fp, dict(self.site.section_slugs)), "sections", ed, "")
-            for kind, key, fp, group in documents:
-                yield Job(f"{base}/{key}/index.html", fp, kind, ed, key, group)
+            for kind, key, fp in documents:
+                yield Job(document_path(edition, key), fp, kind, ed, key)
         default = self.paper.default_edition
         yield Job("index.html", fingerprint(self.build_fp, "root", self._issue_fps[latest.key], self._page_bodies(latest.pages)), "root", default, latest.key)
         yield Job("404.html", fingerprint(site_fp, "404", latest.key), "404", default, "")
@@ -373,6 +377,15 @@ class Renderer:
                     src = article.src
                     mine.append(("article", article.key, text_digest(f"{issue_fp}\0{src.digest}\0{src.file}")))
         return mine
+
+    def issue_paths(self, issue: Issue) -> list[str]:
+        """The output files of the issue's own pages (issue_documents) in every
+        edition, without their fingerprints."""
+        keys = [issue.key]
+        for page in issue.pages:
+            keys.append(page.key)
+            keys.extend([article.key for article in page.articles])
+        return [document_path(edition, key) for edition in self.paper.editions for key in keys]
 
     def issue_group(self, issue: Issue) -> str:
         """One fingerprint for all of an issue's own pages (issue_documents) in

@@ -125,12 +125,11 @@ def unpack_manifest(packed: PackedManifest) -> dict[str, Written]:
     paths, fingerprints, digests, sizes, mtimes = packed
     if not paths:
         return {}
-    return dict(
-        zip(
-            paths.split("\n"),
-            map(Written, fingerprints.split("\n"), digests.split("\n"), array("q", sizes), array("q", mtimes)),
-        )
-    )
+    # tuple.__new__ on each row, not Written(...): the named tuple's own
+    # __new__ is Python, a third of the time for the 35,000 entries of a
+    # 10,000-article site.
+    rows = zip(fingerprints.split("\n"), digests.split("\n"), array("q", sizes), array("q", mtimes))
+    return dict(zip(paths.split("\n"), map(tuple.__new__, repeat(Written), rows)))
 
 
 def pack_spare(spare: Mapping[str, Written], published: Mapping[str, Written]) -> tuple[PackedManifest, str]:

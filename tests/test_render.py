@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from banmian import code_digest
-from banmian.render import MarkdownRenderer, Theme, escape_text, plain_copy
+from banmian.render import MarkdownRenderer, Renderer, Theme, escape_text, plain_copy
 
 REFERENCE = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
 
@@ -164,3 +164,22 @@ def test_attributes_and_keys_are_found_as_jinja_finds_them(source: str) -> None:
             return "error", str(error)
 
     assert outcome(theme.env) == outcome(jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined))
+
+
+def test_an_issues_paths_are_those_of_its_own_pages_jobs(tmp_path: Path) -> None:
+    """A rebuild keeps an unchanged issue's files by Renderer.issue_paths,
+    without listing its jobs: the two must name the same files."""
+    from banmian.cache import BuildCache
+    from banmian.pipeline import BuildOptions, load_site
+    from sitekit import copy_fixture
+
+    source = copy_fixture("paper", tmp_path)
+    site = load_site(BuildOptions(source=source, output=tmp_path / "unused"), BuildCache()).site
+    renderer = Renderer(site, Theme([source / "templates"]), {}, "build")
+    for issue in site.issues:
+        own = [job.path for job in renderer.jobs([issue]) if job.kind in ("issue", "page", "article")]
+        assert sorted(renderer.issue_paths(issue)) == sorted(own) and len(own) == len(set(own))
+    # Every job of the whole site is the site's own or one issue's.
+    every = [job.path for job in renderer.jobs()]
+    by_issue = [path for issue in site.issues for path in renderer.issue_paths(issue)]
+    assert set(by_issue) <= set(every) and len(every) - len(by_issue) == 2 * 4 + 2
