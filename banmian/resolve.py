@@ -24,6 +24,7 @@ from .model import (
     PageMeta,
     Site,
     frozen_map,
+    made,
     page_sort_key,
 )
 from .slugs import slugify, with_suffix
@@ -80,7 +81,7 @@ class EditionUrls:
         self.prefixes = tuple((e.code, f"{paper.base_path}{e.path}/") for e in paper.editions)
 
     def __call__(self, path: str) -> Mapping[str, str]:
-        return FrozenMap({code: prefix + path for code, prefix in self.prefixes})
+        return FrozenMap([(code, prefix + path) for code, prefix in self.prefixes])
 
 
 def site_urls(paper: Newspaper) -> dict[str, Mapping[str, str]]:
@@ -172,7 +173,7 @@ def resolve(
         number = meta.number if meta else ""
         kept_issue = before.issue(date, number, pages)
         if kept_issue is None:
-            issue = Issue(date=date, number=number, pages=tuple(pages), urls=edition_urls(f"{date.isoformat()}/"), key=date.isoformat())
+            issue = made(Issue, date=date, number=number, pages=tuple(pages), urls=edition_urls(f"{date.isoformat()}/"), key=date.isoformat())
             issue_problems: list[Problem] = []
             kept_issue = issue, _issue_navigation(issue, issue_problems), issue_problems
         after.issues[date] = (number, *kept_issue)
@@ -214,7 +215,8 @@ def _page(
     key = f"{date.isoformat()}/{code}"
     slugs = _slugs(ordered, key, problems, slug_of)
     articles = tuple(
-        Article(
+        made(
+            Article,
             src=src,
             slug=slug,
             key=f"{key}/{slug}",
@@ -224,7 +226,8 @@ def _page(
         )
         for src, slug in zip(ordered, slugs)
     )
-    return Page(
+    return made(
+        Page,
         date=date,
         code=code,
         name=name,
@@ -281,7 +284,8 @@ def _issue_navigation(issue: Issue, problems: list[Problem]) -> dict[str, Articl
     for index, article in enumerate(ordered):
         src = article.src
         # Most articles are not continued: no call to find out.
-        nav[article.key] = ArticleNav(
+        nav[article.key] = made(
+            ArticleNav,
             prev=ordered[index - 1] if index > 0 else None,
             next=ordered[index + 1] if index + 1 < len(ordered) else None,
             continued_to=_jump(article, pages, "to", problems) if src.continued_to else None,
