@@ -144,19 +144,24 @@ def load_content(
     # a read error as a problem in its place.
     found: list[tuple[str, Parsed | None] | Problem] = []
     pending: list[tuple[bytes, str, str]] = []
+    # This loop runs for every file of the archive on every build (10,000
+    # at 10,000 articles, ~4 µs each): an unchanged file's stat row is kept
+    # as the same tuple, and nothing is asked twice.
+    slashes = os.sep == "/"
     for path, stat in entries if entries is not None else content_entries(root):
         count += 1
-        shown = CONTENT_DIR + path[prefix:].replace(os.sep, "/")
+        shown = CONTENT_DIR + (path[prefix:] if slashes else path[prefix:].replace(os.sep, "/"))
         try:
             if isinstance(stat, OSError):
                 raise stat
-            known = seen_stats.get(shown)
-            if known is not None and known[:3] == (stat.st_mtime_ns, stat.st_size, stat.st_ino) and cache:
-                digest = known[3]
+            row = seen_stats.get(shown)
+            if row is not None and cache and row[0] == stat.st_mtime_ns and row[1] == stat.st_size and row[2] == stat.st_ino:
+                digest = row[3]
                 raw = None
             else:
                 raw = _read(path, stat.st_size)
                 digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+                row = (stat.st_mtime_ns, stat.st_size, stat.st_ino, digest)
             key = f"{shown}:{digest}"
             result = cache.get(key) if cache else None
             if result is not None and result[0] is not None and result[0].body == BODY_LEFT_OUT and digest not in rendered:
@@ -167,7 +172,7 @@ def load_content(
             found.append(Problem(shown, None, f"cannot read: {exc.strerror}"))
             continue
         found.append((key, result))
-        fresh_stats[shown] = (stat.st_mtime_ns, stat.st_size, stat.st_ino, digest)
+        fresh_stats[shown] = row
     fresh = iter(parse_many(pending))
     articles: list[ArticleSource] = []
     parsed: dict[str, Parsed] = {}
@@ -181,7 +186,8 @@ def load_content(
             result = next(fresh)
             parsed_now.append(key)
         parsed[key] = result
-        problems.extend(result[1])
+        if result[1]:
+            problems.extend(result[1])
         if result[0] is not None:
             articles.append(result[0])
     if stats is not None:
