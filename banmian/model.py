@@ -265,8 +265,9 @@ class Issue:
     urls: Mapping[str, str]
     key: str  # "2025-01-21"
 
-    @property
+    @cached_property
     def articles(self) -> tuple[Article, ...]:
+        """Every article of the issue, page by page (made once: a build asks several times)."""
         return tuple(a for p in self.pages for a in p.articles)
 
 
@@ -294,6 +295,7 @@ class Site:
     def latest(self) -> Issue:
         return self.issues[-1]
 
-    @property
+    @cached_property
     def articles(self) -> tuple[Article, ...]:
+        """Every article of the archive, oldest issue first (made once: a build asks several times)."""
         return tuple(a for i in self.issues for a in i.articles)

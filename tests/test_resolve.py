@@ -65,7 +65,7 @@ def test_resolved_records_are_whole_dataclasses() -> None:
     assert {type(record).__name__ for record in made} == {"Issue", "Page", "Article", "ArticleNav"}
     for record in made:
         fields = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-        assert vars(record) == fields
+        assert fields.keys() <= vars(record).keys()  # (beside what a cached_property keeps)
         again = type(record)(**fields)
         assert again == record and hash(again) == hash(record) and pickle.loads(pickle.dumps(record)) == record
         with pytest.raises(dataclasses.FrozenInstanceError):
