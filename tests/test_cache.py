@@ -180,6 +180,10 @@ def test_slugs_and_search_tables_made_elsewhere_give_the_same_site(tmp_path: Pat
     answer, made = banmian.elsewhere.Elsewhere.answer, banmian.elsewhere.Elsewhere.later
     monkeypatch.setattr(banmian.elsewhere.Elsewhere, "answer", lambda self: answers.append(answer(self)) or answers[-1])
     monkeypatch.setattr(banmian.elsewhere.Elsewhere, "later", lambda self: later.append(made(self)) or later[-1])
+    # The helper's last answer is taken before the pages are rendered (it
+    # then exits: its memory is not the tree's while page workers render).
+    render_pages, order = banmian.pipeline.render_pages, []
+    monkeypatch.setattr(banmian.pipeline, "render_pages", lambda *a, **k: order.append(len(later)) or render_pages(*a, **k))
     source = copy_fixture("paper", tmp_path)
     entries = tuple(content_entries(source / "content"))
     build(BuildOptions(source=source, output=tmp_path / "one", jobs=2), articles=entries)
@@ -188,6 +192,7 @@ def test_slugs_and_search_tables_made_elsewhere_give_the_same_site(tmp_path: Pat
     assert started and answers[0] and answers[0].items() <= cache.slugs.items()
     assert later[0]["fold_base"] == cache.extra["search"]["fold_base"]
     assert later[0]["tables"][:2] == cache.extra["search"]["tables"][:2]
+    assert order == [1]
     build(BuildOptions(source=source, output=tmp_path / "two", jobs=1, use_cache=False))
     assert tree_bytes(tmp_path / "one") == tree_bytes(tmp_path / "two")
     # Once the cache knows the slugs, no helper.
