@@ -659,6 +659,11 @@ def _build(
             # Stage → the output its state was published to; forgotten until this
             # build publishes (a failed build may have moved a state past its site).
             published_by: dict[str, str] = cache.extra.pop("stages_published", {})
+            # The helper's last answer (a cold build's search tables) is taken
+            # before the page workers fork: the helper then exits, and its
+            # memory (~120 MiB at 10,000 articles) is not the tree's while
+            # they render. It has long been working beside the load.
+            helper_tables = loaded.elsewhere.later() if loaded.elsewhere is not None else None
 
             def other_files() -> None:
                 for name, path in static_files(source):
@@ -689,11 +694,6 @@ def _build(
                         records["stage_files"][stage] = (stage_fp, [name for name, _ in made])
                     watch.lap(stage)
 
-            # The helper's last answer (a cold build's search tables) is taken
-            # before the page workers fork: the helper then exits, and its
-            # memory (~120 MiB at 10,000 articles) is not the tree's while
-            # they render. It has long been working beside the load.
-            helper_tables = loaded.elsewhere.later() if loaded.elsewhere is not None else None
             try:
                 # With workers, the other stages' laps come first, and "pages" is
                 # the time left waiting for the workers once they are done.
@@ -904,7 +904,7 @@ def extra_stages(
 
     def search() -> Iterable[tuple[str, bytes | Callable[[], bytes]]]:
         state = cache.extra.setdefault("search", {})
-        if search_tables is not None:  # a cold build's, made by its helper meanwhile (waited for only now)
+        if search_tables is not None:  # a cold build's, made by its helper while the build loaded
             adopt_tables(state, search_tables())
         return search_files(site, bodies, renderer.converters, state, jobs=jobs, unchanged=unchanged, published=output)
 
