@@ -170,6 +170,8 @@ class BuildCache:
     stats: dict[str, tuple[int, int, int, str]] = field(default_factory=dict)
     # article source digest → rendered body (in a pack file beside the state)
     bodies: BodyStore = field(default_factory=BodyStore)
+    # content/<date>/issue.toml → what parsing gave, by its stat (load.ParsedIssue)
+    issues: dict[str, Any] = field(default_factory=dict)
     # title → slug (pypinyin and the segmenter are slow to load)
     slugs: dict[str, str] = field(default_factory=dict)
     # real path of an output folder → what was published there

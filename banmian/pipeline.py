@@ -153,7 +153,7 @@ def load_site(
         # Articles are parsed here, not in a worker pool: parsing is cheap now
         # (0.3 s CPU at 5,000 articles), and starting workers and pickling every
         # record back cost more CPU than they saved time.
-        content = load_content(options.source, cache.sources, cache.stats, cache.bodies.known(), articles)
+        content = load_content(options.source, cache.sources, cache.stats, cache.bodies.known(), articles, cache.issues)
         if elsewhere is not None:
             asked = slug_inputs(paper, content.articles, content.issues) - cache.slugs.keys()
             elsewhere.ask((asked, [src.title for src in content.articles]))

@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 
 from . import code_digest
 from .errors import Problem
-from .walk import CACHE_DIR, CONFIG_NAME, CONTENT_DIR, ISSUE_FILE, THEME_ROOT, ContentEntry, content_entries, record_path
+from .walk import CACHE_DIR, CONFIG_NAME, CONTENT_DIR, THEME_ROOT, ContentEntry, content_entries, issue_files, record_path
 from .write import FolderId, folder_id
 
 STAMP_NAME = "uptodate.json"
@@ -75,11 +75,7 @@ def read_inputs(source: Path, output: Path, options: Sequence[object]) -> Inputs
     content = source / CONTENT_DIR
     articles = tuple(content_entries(content))
     rows = [_row(path, stat) for path, stat in articles]
-    for path in sorted(content.glob(f"*/{ISSUE_FILE}")):
-        try:
-            rows.append(_row(str(path), path.stat()))
-        except OSError as exc:
-            rows.append(_row(str(path), exc))
+    rows.extend(_row(path, stat) for path, stat in issue_files(content))
     h.update(b"\0content\0")
     h.update("\n".join(rows).encode("utf-8", "surrogateescape"))
     return Inputs(h.hexdigest(), articles)

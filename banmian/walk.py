@@ -89,6 +89,36 @@ def content_entries(
     yield from walk(str(root))
 
 
+def issue_files(root: Path) -> list[tuple[str, os.stat_result | OSError]]:
+    """Each <root>/<folder>/issue.toml with its stat, in path order: what
+    sorted(root.glob("*/issue.toml")) lists, with one stat a folder and no
+    pattern matching (pathlib's took 60 ms for 3,650 folders, ten years of
+    a daily paper's issues, on every build and every up-to-date check)."""
+    try:
+        with os.scandir(root) as listing:
+            folders = sorted(entry.name for entry in listing if _is_dir(entry))
+    except OSError:
+        return []
+    found: list[tuple[str, os.stat_result | OSError]] = []
+    base = str(root)
+    for name in folders:
+        path = f"{base}/{name}/{ISSUE_FILE}"  # strings: pathlib's joins cost more than the stat
+        try:
+            found.append((path, os.stat(path)))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            found.append((path, exc))
+    return found
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 _NAME = attrgetter("name")
 
 

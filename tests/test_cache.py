@@ -111,6 +111,22 @@ def test_a_rebuild_lists_the_pages_of_changed_issues_only(paper: tuple[Path, Pat
     same_as_cold(source, output, tmp_path)
 
 
+def test_issue_toml_edit_shows_and_the_others_are_not_read_again(paper: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source, output = paper
+    parsed: list[str] = []
+    parse = banmian.load._parse_issue
+    monkeypatch.setattr(banmian.load, "_parse_issue", lambda path, shown, problems: parsed.append(shown) or parse(path, shown, problems))
+    run(source, output)
+    assert parsed == []  # unchanged since the last build: taken from the cache
+    issue = source / "content/2025-03-01/issue.toml"
+    issue.write_text(issue.read_text(encoding="utf-8").replace("王小丽", "赵大勇"), encoding="utf-8")
+    os.utime(issue, ns=(1, 1))  # a new stat even within the clock's resolution
+    run(source, output)
+    assert parsed == ["content/2025-03-01/issue.toml"]
+    assert "责编：赵大勇" in (output / "zh-hans/2025-03-01/A01/index.html").read_text(encoding="utf-8")
+    same_as_cold(source, output, tmp_path)
+
+
 def test_title_edit_rewrites_the_calendar_and_sitemap(paper: tuple[Path, Path], tmp_path: Path) -> None:
     source, output = paper
     before = mtimes(output)

@@ -232,3 +232,47 @@ def test_every_record_with_a_rendered_body_leaves_it_out_for_the_cache(tmp_path:
     rendered = {again.articles[0].digest}
     assert again.bodies_left_out(rendered) is again
     assert again.bodies_left_out(rendered, every=True).articles[0].body == BODY_LEFT_OUT
+
+
+def test_issue_files_are_read_again_only_when_changed(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    import banmian.load
+
+    content = tmp_path / "content"
+    for day, number in (("2025-01-20", 1), ("2025-01-21", 2), ("2025-01-22", 3)):
+        (content / day).mkdir(parents=True)
+        (content / day / "issue.toml").write_text(f"number = {number}\nbogus = 1\n", encoding="utf-8")
+    (content / "2025-01-23").mkdir()  # a folder without one
+    parsed: list[str] = []
+    parse = banmian.load._parse_issue
+    monkeypatch.setattr(banmian.load, "_parse_issue", lambda path, shown, problems: parsed.append(shown) or parse(path, shown, problems))
+    known: dict = {}
+    first = load_content(tmp_path, issue_cache=known)
+    assert len(parsed) == 3 and set(known) == {f"content/2025-01-2{n}/issue.toml" for n in (0, 1, 2)}
+    parsed.clear()
+    again = load_content(tmp_path, issue_cache=known)
+    assert parsed == [] and again.issues == first.issues
+    # Its warnings are still reported, from the cache.
+    assert [str(p) for p in again.problems] == [str(p) for p in first.problems] and len(again.problems) == 3
+    edited = content / "2025-01-21" / "issue.toml"
+    edited.write_text("number = 22\n", encoding="utf-8")
+    os.utime(edited, ns=(1, 1))  # a new stat even within the clock's resolution
+    (content / "2025-01-22" / "issue.toml").unlink()
+    third = load_content(tmp_path, issue_cache=known)
+    assert parsed == ["content/2025-01-21/issue.toml"]
+    assert {day.isoformat(): meta.number for day, meta in third.issues.items()} == {"2025-01-20": "1", "2025-01-21": "22"}
+    assert set(known) == {"content/2025-01-20/issue.toml", "content/2025-01-21/issue.toml"} and len(third.problems) == 1
+
+
+def test_issue_files_are_listed_as_glob_lists_them(tmp_path: Path) -> None:
+    from banmian.walk import issue_files
+
+    for name in ("2025-01-21", "2025-01-03", ".hidden", "2024-12-31", "plain"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "issue.toml").write_text("", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    listed = issue_files(tmp_path)
+    assert [path for path, _ in listed] == [str(path) for path in sorted(tmp_path.glob("*/issue.toml"))]
+    assert all(not isinstance(stat, OSError) and stat.st_size == 0 for _, stat in listed)
