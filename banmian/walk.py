@@ -65,10 +65,7 @@ def content_entries(
         seen.add((info.st_dev, info.st_ino))
         folders = []
         for entry in entries:
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
+            is_dir = _is_dir(entry)
             if entry.name.startswith("."):
                 if others is not None and not is_dir:
                     others[entry.path] = _stat(entry)

@@ -325,8 +325,8 @@ class OutputTree:
         same, olds = held
         for index in compress(range(len(paths)), map(operator.not_, same)):
             # Not the very entry: the same file still (its fingerprint changed), as _keep_each.
-            here, old = self._held.get(paths[index]), olds[index]
-            if here is None or old is None or not _same_file(here, old):
+            old = olds[index]
+            if old is None or not _holds(self._held.get(paths[index]), old):
                 return False
         self.manifest.update(zip(paths, olds))
         self.unchanged += len(paths)
@@ -356,7 +356,7 @@ class OutputTree:
             here = manifest.get(path)
             if here is None:
                 here = held.get(path)
-            if here is old or (here is not None and _same_file(here, old)):
+            if _holds(here, old):
                 if fingerprint and fingerprint != old.fingerprint:  # as _record
                     old = Written(fingerprint, old.digest, old.size, old.mtime_ns)
                 manifest[path] = old  # when nothing differs, the same object: pickled once for both manifests
@@ -577,6 +577,13 @@ class OutputTree:
 
 
 _ABSENT = object()
+
+
+def _holds(here: Written | None, old: Written) -> bool:
+    """Whether the staging folder's entry here is the published file old:
+    the very entry (most often), or the same file recorded under another
+    fingerprint."""
+    return here is old or (here is not None and _same_file(here, old))
 
 
 def _same_file(a: Written, b: Written) -> bool:
